@@ -1,0 +1,73 @@
+"""Reads about who may do what. Every tenant page and API call goes through `access_for`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tenants.models import Municipality
+
+from .models import Membership, Role, User
+
+
+@dataclass(frozen=True)
+class TenantAccess:
+    """What one user may do in one municipality, resolved once per request."""
+
+    user: User
+    municipality: Municipality
+    roles: frozenset[str]
+    leader_school_ids: frozenset[int] = field(default_factory=frozenset)
+    staff_school_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_coordinator(self) -> bool:
+        return Role.COORDINATOR in self.roles
+
+    @property
+    def school_ids(self) -> frozenset[int] | None:
+        """The schools this user sees; None means every school of the municipality."""
+        if self.is_coordinator:
+            return None
+        return self.leader_school_ids | self.staff_school_ids
+
+    def can_view_school(self, school_id: int) -> bool:
+        ids = self.school_ids
+        return ids is None or school_id in ids
+
+    def can_manage_school(self, school_id: int) -> bool:
+        return self.is_coordinator or school_id in self.leader_school_ids
+
+
+def access_for(user: User, municipality: Municipality) -> TenantAccess | None:
+    """The user's access to the municipality, or None if they hold no membership there.
+
+    Platform administrators and researchers get no implicit access to tenant data."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    memberships = list(
+        Membership.objects.filter(user=user, municipality=municipality).only("role", "school_ids")
+    )
+    if not memberships:
+        return None
+    leader: set[int] = set()
+    staff: set[int] = set()
+    for m in memberships:
+        if m.role == Role.LEADER:
+            leader.update(m.school_ids)
+        elif m.role == Role.STAFF:
+            staff.update(m.school_ids)
+    return TenantAccess(
+        user=user,
+        municipality=municipality,
+        roles=frozenset(m.role for m in memberships),
+        leader_school_ids=frozenset(leader),
+        staff_school_ids=frozenset(staff),
+    )
+
+
+def municipalities_for(user: User) -> list[Municipality]:
+    if not user.is_authenticated:
+        return []
+    return list(
+        Municipality.objects.filter(memberships__user=user).distinct().order_by("name")
+    )

@@ -1,0 +1,83 @@
+"""Writes for accounts and memberships; each one audited and in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
+
+from sovei_platform.audit import audited_write
+from tenants.models import Municipality
+
+from .models import SCHOOL_SCOPED_ROLES, Membership, Role, User
+
+
+def user_create(
+    *,
+    email: str,
+    password: str | None,
+    full_name: str = "",
+    is_researcher: bool = False,
+    is_platform_admin: bool = False,
+    actor: User | None = None,
+) -> User:
+    email = (email or "").strip().lower()
+    if User.objects.filter(email=email).exists():
+        raise ValidationError({"email": [_("A user with this e-mail address exists.")]})
+    with audited_write(actor):
+        user = User(
+            email=email,
+            full_name=full_name,
+            is_researcher=is_researcher,
+            is_staff=is_platform_admin,
+            is_superuser=is_platform_admin,
+        )
+        user.set_password(password)
+        user.full_clean()
+        user.save()
+    return user
+
+
+def membership_grant(
+    *,
+    user: User,
+    municipality: Municipality,
+    role: Role | str,
+    school_ids: Iterable[int] = (),
+    actor: User | None = None,
+) -> Membership:
+    """Give a user a role in a municipality; for staff and leaders, at these schools.
+
+    Granting a role the user already holds adds the schools to it."""
+    role = Role(role)
+    ids = sorted(set(school_ids))
+    if role in SCHOOL_SCOPED_ROLES and not ids:
+        raise ValidationError({"school_ids": [_("Choose at least one school for this role.")]})
+    if role not in SCHOOL_SCOPED_ROLES and ids:
+        raise ValidationError({"school_ids": [_("This role covers every school; choose none.")]})
+    if ids:
+        from implementation.models import School
+
+        with tenant_context(municipality):
+            known = set(School.objects.filter(id__in=ids).values_list("id", flat=True))
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise ValidationError(
+                {"school_ids": [_("No such school in this municipality: %(ids)s")
+                                % {"ids": ", ".join(map(str, unknown))}]}
+            )
+    with audited_write(actor):
+        membership, created = Membership.objects.select_for_update().get_or_create(
+            user=user, municipality=municipality, role=role, defaults={"school_ids": ids}
+        )
+        if not created and not set(ids) <= set(membership.school_ids):
+            membership.school_ids = sorted(set(membership.school_ids) | set(ids))
+            membership.save(update_fields=["school_ids"])
+    return membership
+
+
+def membership_revoke(*, membership: Membership, actor: User | None = None) -> None:
+    with audited_write(actor):
+        membership.delete()

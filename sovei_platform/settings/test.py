@@ -1,0 +1,18 @@
+"""Test settings: the real PostgreSQL and Redis, fast password hashing, e-mail in memory."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["*"]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+TENANT_MULTIPROCESSING_MAX_PROCESSES = 2
+PUBLIC_HOSTS = ["testserver", "127.0.0.1"]
+BASE_DOMAIN = "localhost"
+WHITENOISE_AUTOREFRESH = True

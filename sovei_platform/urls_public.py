@@ -1,0 +1,19 @@
+"""URL root of the public site (the bare BASE_DOMAIN)."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+handler403 = "sovei_platform.views.permission_denied"
+
+admin.site.site_header = "SoVei – plattformadministrasjon"
+admin.site.site_title = "SoVei"
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("accounts/", include("accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("ressursbank/", include("catalog.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,18 @@
+"""URL root of a municipality's host (<slug>.BASE_DOMAIN)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from implementation import views as implementation_views
+
+handler403 = "sovei_platform.views.permission_denied"
+
+urlpatterns = [
+    path("", implementation_views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("ressursbank/", include("catalog.urls")),
+    path("api/v1/", include("implementation.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

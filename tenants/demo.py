@@ -1,0 +1,102 @@
+"""Demo data: the six SoVei pilot municipalities, their schools and a user for every role.
+
+Idempotent: every object is looked up by its natural key before it is created."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django_tenants.utils import tenant_context
+
+from accounts.models import Membership, Role, User
+from accounts.services import membership_grant, user_create
+from implementation.models import School
+from implementation.services import school_create, staff_position_add
+
+from .models import Municipality
+from .services import municipality_create
+
+DEMO_PASSWORD = "sovei-demo-2026"  # noqa: S105 - published demo credential, dev only
+DEMO_EMAIL_DOMAIN = "demo.sovei.no"
+
+
+@dataclass(frozen=True)
+class PilotSchool:
+    municipality: str
+    kommunenummer: str
+    slug: str
+    school: str
+    pupils: int
+    grade_to: int
+    positions: tuple[tuple[str, int], ...]
+
+
+PILOTS: tuple[PilotSchool, ...] = (
+    PilotSchool("Volda", "1577", "volda", "Bratteberg skule", 250, 7, (("sosionom", 60),)),
+    PilotSchool("Nittedal", "3232", "nittedal", "Elvetangen skole", 380, 7,
+                (("barnevernspedagog", 100),)),
+    PilotSchool("Trondheim", "5001", "trondheim", "Ila skole", 420, 7,
+                (("sosionom", 100), ("miljoterapeut", 50))),
+    PilotSchool("Sandefjord", "3907", "sandefjord", "Mosserød skole", 310, 7,
+                (("vernepleier", 80),)),
+    PilotSchool("Tromsø", "5501", "tromso", "Reinen skole", 290, 7,
+                (("miljoterapeut", 100),)),
+    PilotSchool("Eidsvoll", "3240", "eidsvoll", "Råholt skole", 520, 7,
+                (("barnevernspedagog", 100), ("sosionom", 40))),
+)
+
+ROLE_PREFIX = {Role.LEADER: "rektor", Role.STAFF: "ansatt", Role.COORDINATOR: "koordinator"}
+ROLE_NAME = {Role.LEADER: "Rektor", Role.STAFF: "Sosialfaglig ansatt", Role.COORDINATOR: "Kommunekoordinator"}
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+    where: str
+
+
+def demo_email(prefix: str, slug: str | None = None) -> str:
+    local = f"{prefix}.{slug}" if slug else prefix
+    return f"{local}@{DEMO_EMAIL_DOMAIN}"
+
+
+def _user(email: str, full_name: str, **flags: bool) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = user_create(email=email, password=DEMO_PASSWORD, full_name=full_name, **flags)
+    return user
+
+
+def load_demo(*, verbosity: int = 0) -> list[DemoLogin]:
+    logins: list[DemoLogin] = []
+    for pilot in PILOTS:
+        municipality = Municipality.objects.filter(slug=pilot.slug).first()
+        if municipality is None:
+            municipality = municipality_create(
+                name=pilot.municipality, kommunenummer=pilot.kommunenummer, slug=pilot.slug,
+                verbosity=verbosity,
+            )
+        with tenant_context(municipality):
+            school = School.objects.filter(name=pilot.school).first()
+            if school is None:
+                school = school_create(name=pilot.school, grade_to=pilot.grade_to,
+                                       pupil_count=pilot.pupils)
+                for profession, percent in pilot.positions:
+                    staff_position_add(school=school, profession=profession,
+                                       position_percent=Decimal(percent))
+        for role in (Role.LEADER, Role.STAFF, Role.COORDINATOR):
+            email = demo_email(ROLE_PREFIX[role], pilot.slug)
+            user = _user(email, f"{ROLE_NAME[role]} {pilot.municipality}")
+            if not Membership.objects.filter(user=user, municipality=municipality, role=role).exists():
+                membership_grant(
+                    user=user, municipality=municipality, role=role,
+                    school_ids=[school.id] if role != Role.COORDINATOR else [],
+                )
+            logins.append(DemoLogin(email, str(role.label), pilot.slug))
+    _user(demo_email("forsker"), "Forsker NTNU", is_researcher=True)
+    logins.append(DemoLogin(demo_email("forsker"), "researcher", "public"))
+    _user(demo_email("admin"), "Plattformadministrator", is_platform_admin=True)
+    logins.append(DemoLogin(demo_email("admin"), "platform administrator", "public"))
+    return logins
