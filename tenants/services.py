@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 
@@ -72,23 +72,26 @@ def municipality_create(
         county=county,
         schema_name=schema_name_for(slug or ""),
     )
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
     try:
         municipality.full_clean()
     except ValidationError as exc:
-        errors = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
-    if (
-        "kommunenummer" not in errors
-        and county in COUNTIES
-        and county != county_for(municipality.kommunenummer)
-    ):
+        errors = dict(exc.error_dict)
+    number = municipality.kommunenummer
+    if "kommunenummer" not in errors and county in COUNTIES and county != county_for(number):
         errors.setdefault("county", []).append(
-            _("The municipality number %(number)s belongs to county %(county)s.")
-            % {"number": municipality.kommunenummer, "county": COUNTIES[county_for(municipality.kommunenummer)]}
+            ValidationError(
+                _("The municipality number %(number)s belongs to %(county)s."),
+                code="county_mismatch",
+                params={"number": number, "county": COUNTIES[county_for(number)]},
+            )
         )
     domain = tenant_domain(municipality.slug)
     if "slug" not in errors and Domain.objects.filter(domain=domain).exists():
-        errors.setdefault("slug", []).append(_("The address %(domain)s is taken.") % {"domain": domain})
+        errors.setdefault("slug", []).append(
+            ValidationError(_("The address %(domain)s is taken."), code="domain_taken",
+                            params={"domain": domain})
+        )
     errors.pop("schema_name", None)  # derived from the slug, whose errors say more
     if errors:
         raise ValidationError(errors)
