@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
@@ -38,7 +38,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("platform administrator"), default=False)
     is_researcher = models.BooleanField(_("researcher"), default=False)
     preferred_language = models.CharField(
-        _("language"), max_length=2, choices=[("nb", "Bokmål"), ("nn", "Nynorsk"), ("en", "English")],
+        _("language"),
+        max_length=2,
+        choices=[("nb", "Bokmål"), ("nn", "Nynorsk"), ("en", "English")],
         default="nb",
     )
     date_joined = models.DateTimeField(default=timezone.now)
@@ -47,7 +49,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("user")

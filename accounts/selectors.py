@@ -68,6 +68,4 @@ def access_for(user: User, municipality: Municipality) -> TenantAccess | None:
 def municipalities_for(user: User) -> list[Municipality]:
     if not user.is_authenticated:
         return []
-    return list(
-        Municipality.objects.filter(memberships__user=user).distinct().order_by("name")
-    )
+    return list(Municipality.objects.filter(memberships__user=user).distinct().order_by("name"))

@@ -65,8 +65,12 @@ def membership_grant(
         unknown = [i for i in ids if i not in known]
         if unknown:
             raise ValidationError(
-                {"school_ids": [_("No such school in this municipality: %(ids)s")
-                                % {"ids": ", ".join(map(str, unknown))}]}
+                {
+                    "school_ids": [
+                        _("No such school in this municipality: %(ids)s")
+                        % {"ids": ", ".join(map(str, unknown))}
+                    ]
+                }
             )
     with audited_write(actor):
         membership, created = Membership.objects.select_for_update().get_or_create(

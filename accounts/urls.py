@@ -6,13 +6,17 @@ from .forms import LoginForm
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path(
-        "password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
     ),
     path(
         "reset/<uidb64>/<token>/",
@@ -20,6 +24,8 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path(
-        "reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
+        "reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
     ),
 ]

@@ -14,7 +14,9 @@ from .validators import validate_organisation_number
 class School(models.Model):
     name = models.CharField(_("name"), max_length=150)
     organisation_number = models.CharField(
-        _("organisation number (NSR)"), max_length=9, blank=True,
+        _("organisation number (NSR)"),
+        max_length=9,
+        blank=True,
         validators=[validate_organisation_number],
     )
     grade_from = models.PositiveSmallIntegerField(
@@ -66,7 +68,9 @@ class StaffPosition(models.Model):
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="positions")
     profession = models.CharField(_("profession"), max_length=30, choices=Profession.choices)
     position_percent = models.DecimalField(
-        _("position %"), max_digits=5, decimal_places=1,
+        _("position %"),
+        max_digits=5,
+        decimal_places=1,
         validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("100"))],
     )
     title = models.CharField(_("title"), max_length=100, blank=True)

@@ -44,7 +44,9 @@ def staff_position_add(
     actor: User | None = None,
 ) -> StaffPosition:
     position = StaffPosition(
-        school=school, profession=profession, position_percent=Decimal(str(position_percent)),
+        school=school,
+        profession=profession,
+        position_percent=Decimal(str(position_percent)),
         title=title,
     )
     position.full_clean()

@@ -34,20 +34,39 @@ class PilotSchool:
 
 PILOTS: tuple[PilotSchool, ...] = (
     PilotSchool("Volda", "1577", "volda", "Bratteberg skule", 250, 7, (("sosionom", 60),)),
-    PilotSchool("Nittedal", "3232", "nittedal", "Elvetangen skole", 380, 7,
-                (("barnevernspedagog", 100),)),
-    PilotSchool("Trondheim", "5001", "trondheim", "Ila skole", 420, 7,
-                (("sosionom", 100), ("miljoterapeut", 50))),
-    PilotSchool("Sandefjord", "3907", "sandefjord", "Mosserød skole", 310, 7,
-                (("vernepleier", 80),)),
-    PilotSchool("Tromsø", "5501", "tromso", "Reinen skole", 290, 7,
-                (("miljoterapeut", 100),)),
-    PilotSchool("Eidsvoll", "3240", "eidsvoll", "Råholt skole", 520, 7,
-                (("barnevernspedagog", 100), ("sosionom", 40))),
+    PilotSchool(
+        "Nittedal", "3232", "nittedal", "Elvetangen skole", 380, 7, (("barnevernspedagog", 100),)
+    ),
+    PilotSchool(
+        "Trondheim",
+        "5001",
+        "trondheim",
+        "Ila skole",
+        420,
+        7,
+        (("sosionom", 100), ("miljoterapeut", 50)),
+    ),
+    PilotSchool(
+        "Sandefjord", "3907", "sandefjord", "Mosserød skole", 310, 7, (("vernepleier", 80),)
+    ),
+    PilotSchool("Tromsø", "5501", "tromso", "Reinen skole", 290, 7, (("miljoterapeut", 100),)),
+    PilotSchool(
+        "Eidsvoll",
+        "3240",
+        "eidsvoll",
+        "Råholt skole",
+        520,
+        7,
+        (("barnevernspedagog", 100), ("sosionom", 40)),
+    ),
 )
 
 ROLE_PREFIX = {Role.LEADER: "rektor", Role.STAFF: "ansatt", Role.COORDINATOR: "koordinator"}
-ROLE_NAME = {Role.LEADER: "Rektor", Role.STAFF: "Sosialfaglig ansatt", Role.COORDINATOR: "Kommunekoordinator"}
+ROLE_NAME = {
+    Role.LEADER: "Rektor",
+    Role.STAFF: "Sosialfaglig ansatt",
+    Role.COORDINATOR: "Kommunekoordinator",
+}
 
 
 @dataclass(frozen=True)
@@ -62,10 +81,18 @@ def demo_email(prefix: str, slug: str | None = None) -> str:
     return f"{local}@{DEMO_EMAIL_DOMAIN}"
 
 
-def _user(email: str, full_name: str, **flags: bool) -> User:
+def _user(
+    email: str, full_name: str, *, is_researcher: bool = False, is_platform_admin: bool = False
+) -> User:
     user = User.objects.filter(email=email).first()
     if user is None:
-        user = user_create(email=email, password=DEMO_PASSWORD, full_name=full_name, **flags)
+        user = user_create(
+            email=email,
+            password=DEMO_PASSWORD,
+            full_name=full_name,
+            is_researcher=is_researcher,
+            is_platform_admin=is_platform_admin,
+        )
     return user
 
 
@@ -75,23 +102,32 @@ def load_demo(*, verbosity: int = 0) -> list[DemoLogin]:
         municipality = Municipality.objects.filter(slug=pilot.slug).first()
         if municipality is None:
             municipality = municipality_create(
-                name=pilot.municipality, kommunenummer=pilot.kommunenummer, slug=pilot.slug,
+                name=pilot.municipality,
+                kommunenummer=pilot.kommunenummer,
+                slug=pilot.slug,
                 verbosity=verbosity,
             )
         with tenant_context(municipality):
             school = School.objects.filter(name=pilot.school).first()
             if school is None:
-                school = school_create(name=pilot.school, grade_to=pilot.grade_to,
-                                       pupil_count=pilot.pupils)
+                school = school_create(
+                    name=pilot.school, grade_to=pilot.grade_to, pupil_count=pilot.pupils
+                )
+            if not school.positions.exists():
                 for profession, percent in pilot.positions:
-                    staff_position_add(school=school, profession=profession,
-                                       position_percent=Decimal(percent))
+                    staff_position_add(
+                        school=school, profession=profession, position_percent=Decimal(percent)
+                    )
         for role in (Role.LEADER, Role.STAFF, Role.COORDINATOR):
             email = demo_email(ROLE_PREFIX[role], pilot.slug)
             user = _user(email, f"{ROLE_NAME[role]} {pilot.municipality}")
-            if not Membership.objects.filter(user=user, municipality=municipality, role=role).exists():
+            if not Membership.objects.filter(
+                user=user, municipality=municipality, role=role
+            ).exists():
                 membership_grant(
-                    user=user, municipality=municipality, role=role,
+                    user=user,
+                    municipality=municipality,
+                    role=role,
                     school_ids=[school.id] if role != Role.COORDINATOR else [],
                 )
             logins.append(DemoLogin(email, str(role.label), pilot.slug))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponseNotFound
 from django_tenants.middleware.main import TenantMainMiddleware
+
+from .db import use_public_schema
 
 
 def public_hosts() -> set[str]:
@@ -19,7 +20,7 @@ class MunicipalityMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponseNotFound | None:
         hostname = self.hostname_from_request(request)
         if hostname in public_hosts():
-            connection.set_schema_to_public()
+            use_public_schema()
             request.tenant = None  # type: ignore[attr-defined]
             self.setup_url_routing(request, force_public=True)
             return None

@@ -42,7 +42,7 @@ def schemas_with_pending_migrations(schemas: Iterable[str]) -> list[str]:
         applied: dict[str, set[tuple[str, str]]] = {s: set() for s in with_table}
         if with_table:
             union = " UNION ALL ".join(
-                f"SELECT %s, app, name FROM \"{s}\".django_migrations" for s in sorted(with_table)
+                f'SELECT %s, app, name FROM "{s}".django_migrations' for s in sorted(with_table)
             )
             cursor.execute(union, sorted(with_table))
             for schema, app, name in cursor.fetchall():

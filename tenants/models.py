@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
-from .validators import COUNTIES, validate_kommunenummer, validate_slug
+from .validators import COUNTIES, COUNTY_CHOICES, validate_kommunenummer, validate_slug
 
 
 class Municipality(TenantMixin):
@@ -15,9 +15,7 @@ class Municipality(TenantMixin):
         _("municipality number"), max_length=4, unique=True, validators=[validate_kommunenummer]
     )
     slug = models.SlugField(_("address"), max_length=50, unique=True, validators=[validate_slug])
-    county = models.CharField(
-        _("county"), max_length=2, choices=sorted(COUNTIES.items(), key=lambda c: c[1])
-    )
+    county = models.CharField(_("county"), max_length=2, choices=COUNTY_CHOICES)
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Schemas are created explicitly by tenants.services.municipality_create, inside the

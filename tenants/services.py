@@ -15,6 +15,7 @@ from django_tenants.utils import schema_exists
 
 from sovei_platform.audit import audited_write
 
+from .db import use_public_schema
 from .models import Domain, Municipality
 from .validators import COUNTIES, county_for
 
@@ -43,10 +44,13 @@ def template_schema_ensure(*, verbosity: int = 0) -> bool:
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{template}"')
         call_command(
-            "migrate_schemas", tenant=True, schema_name=template, interactive=False,
+            "migrate_schemas",
+            tenant=True,
+            schema_name=template,
+            interactive=False,
             verbosity=verbosity,
         )
-    connection.set_schema_to_public()
+    use_public_schema()
     return True
 
 
@@ -89,8 +93,11 @@ def municipality_create(
     domain = tenant_domain(municipality.slug)
     if "slug" not in errors and Domain.objects.filter(domain=domain).exists():
         errors.setdefault("slug", []).append(
-            ValidationError(_("The address %(domain)s is taken."), code="domain_taken",
-                            params={"domain": domain})
+            ValidationError(
+                _("The address %(domain)s is taken."),
+                code="domain_taken",
+                params={"domain": domain},
+            )
         )
     errors.pop("schema_name", None)  # derived from the slug, whose errors say more
     if errors:
@@ -101,7 +108,7 @@ def municipality_create(
         municipality.save()
         _schema_create(municipality, verbosity=verbosity)
         Domain.objects.create(domain=domain, tenant=municipality, is_primary=True)
-    connection.set_schema_to_public()
+    use_public_schema()
     logger.info("Provisioned municipality %s (%s)", municipality.slug, municipality.kommunenummer)
     return municipality
 
@@ -110,11 +117,62 @@ def _schema_create(municipality: Municipality, *, verbosity: int) -> None:
     template = settings.TENANT_BASE_SCHEMA
     if settings.TENANT_CREATION_FAKES_MIGRATIONS and schema_exists(template):
         CloneSchema().clone_schema(template, municipality.schema_name, "DATA")
+        _clone_align_with_template(template, municipality.schema_name)
     else:
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{municipality.schema_name}"')
         call_command(
-            "migrate_schemas", tenant=True, schema_name=municipality.schema_name,
-            interactive=False, verbosity=verbosity,
+            "migrate_schemas",
+            tenant=True,
+            schema_name=municipality.schema_name,
+            interactive=False,
+            verbosity=verbosity,
         )
-    connection.set_schema_to_public()
+    use_public_schema()
+
+
+def _clone_align_with_template(template: str, schema: str) -> None:
+    """Undo the two ways django-tenants' clone_schema() differs from a migrated schema.
+
+    * It rebuilds tables with CREATE TABLE (LIKE … INCLUDING ALL), which gives UNIQUE
+      constraints PostgreSQL's default names (implementation_school_name_key instead of
+      school_unique_name), so a later RemoveConstraint/AlterField that names the
+      constraint fails on every cloned schema. We rename them back, matching each one by
+      table and definition.
+    * It creates identity sequences as bigint (max 2147483647 for integer columns), so a
+      later integer → bigint AlterField leaves the sequence capped at 2^31-1. We give each
+      sequence its template's data type.
+
+    Runs inside the provisioning transaction; see docs/benchmarks.md for the evidence.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT tbl.relname, clone.conname, tpl.conname
+            FROM pg_constraint tpl
+            JOIN pg_class tbl ON tbl.oid = tpl.conrelid
+            JOIN pg_namespace tns ON tns.oid = tbl.relnamespace AND tns.nspname = %s
+            JOIN pg_namespace cns ON cns.nspname = %s
+            JOIN pg_class ctbl ON ctbl.relnamespace = cns.oid AND ctbl.relname = tbl.relname
+            JOIN pg_constraint clone ON clone.conrelid = ctbl.oid AND clone.contype = 'u'
+                 AND pg_get_constraintdef(clone.oid) = pg_get_constraintdef(tpl.oid)
+            WHERE tpl.contype = 'u' AND clone.conname <> tpl.conname
+            """,
+            [template, schema],
+        )
+        for table, current, wanted in cursor.fetchall():
+            cursor.execute(
+                f'ALTER TABLE "{schema}"."{table}" RENAME CONSTRAINT "{current}" TO "{wanted}"'
+            )
+        cursor.execute(
+            """
+            SELECT clone.sequencename, tpl.data_type::text
+            FROM pg_sequences tpl
+            JOIN pg_sequences clone ON clone.sequencename = tpl.sequencename
+                 AND clone.schemaname = %s AND clone.data_type <> tpl.data_type
+            WHERE tpl.schemaname = %s
+            """,
+            [schema, template],
+        )
+        for sequence, data_type in cursor.fetchall():
+            cursor.execute(f'ALTER SEQUENCE "{schema}"."{sequence}" AS {data_type}')

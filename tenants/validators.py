@@ -26,18 +26,31 @@ COUNTIES: dict[str, str] = {
     "56": "Finnmark",
 }
 
+COUNTY_CHOICES: list[tuple[str, str]] = sorted(COUNTIES.items(), key=lambda c: c[1])
+
 RESERVED_SLUGS = frozenset(
-    {"www", "api", "admin", "public", "static", "media", "mail", "research", "forsker",
-     "tenant-template", "healthz", "pg-catalog", "information-schema"}
+    {
+        "www",
+        "api",
+        "admin",
+        "public",
+        "static",
+        "media",
+        "mail",
+        "research",
+        "forsker",
+        "tenant-template",
+        "healthz",
+        "pg-catalog",
+        "information-schema",
+    }
 )
 _SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$")
 
 
 def validate_kommunenummer(value: str) -> None:
     if not re.fullmatch(r"\d{4}", value or ""):
-        raise ValidationError(
-            _("A municipality number has exactly four digits."), code="format"
-        )
+        raise ValidationError(_("A municipality number has exactly four digits."), code="format")
     if value[:2] not in COUNTIES:
         raise ValidationError(
             _("%(value)s does not start with a valid county number."),

@@ -110,11 +110,14 @@ def test_it_sends_no_mail_for_an_unknown_address(trondheim: Municipality) -> Non
 
 
 @pytest.mark.parametrize("persona", ["researcher", "platform_admin"])
-def test_it_signs_platform_users_in_on_the_public_site(world: World, db: None, persona: str) -> None:
+def test_it_signs_platform_users_in_on_the_public_site(
+    world: World, db: None, persona: str
+) -> None:
     client = Client(HTTP_HOST="localhost")
 
     response = client.post(
-        "/accounts/login/", {"username": f"{persona}@example.no", "password": PASSWORD},
+        "/accounts/login/",
+        {"username": f"{persona}@example.no", "password": PASSWORD},
         follow=True,
     )
 

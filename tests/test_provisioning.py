@@ -157,7 +157,9 @@ def test_it_creates_by_migrations_when_cloning_is_off(
     assert "implementation_school" in _tables_in(bodo.schema_name)
 
 
-def test_the_command_creates_a_municipality(world: World, db: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_creates_a_municipality(
+    world: World, db: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     call_command("create_municipality", name="Bodø", number="1804", slug="bodo")
 
     assert "bodo.localhost" in capsys.readouterr().out

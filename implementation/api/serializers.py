@@ -15,6 +15,11 @@ class SchoolSerializer(serializers.ModelSerializer[School]):
     class Meta:
         model = School
         fields = [
-            "id", "name", "organisation_number", "grade_from", "grade_to", "pupil_count",
+            "id",
+            "name",
+            "organisation_number",
+            "grade_from",
+            "grade_to",
+            "pupil_count",
             "positions",
         ]

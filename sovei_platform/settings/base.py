@@ -13,7 +13,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEV_SECRET_KEY = "dev-insecure-sovei-secret-key-change-me"
+DEV_SECRET_KEY = "dev-insecure-sovei-secret-key-change-me"  # noqa: S105 - refused by prod
 SECRET_KEY: str = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG: bool = env.bool("DEBUG", default=False)
 
@@ -106,9 +106,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "sovei_platform.wsgi.application"
 
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default="postgresql://postgres@127.0.0.1:5432/sovei"
-    )
+    "default": env.db_url("DATABASE_URL", default="postgresql://postgres@127.0.0.1:5432/sovei")
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)

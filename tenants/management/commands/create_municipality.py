@@ -20,8 +20,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             municipality = municipality_create(
-                name=opts["name"], kommunenummer=opts["number"], slug=opts["slug"],
-                county=opts["county"], verbosity=max(0, opts["verbosity"] - 1),
+                name=opts["name"],
+                kommunenummer=opts["number"],
+                slug=opts["slug"],
+                county=opts["county"],
+                verbosity=max(0, opts["verbosity"] - 1),
             )
         except ValidationError as exc:
             lines = [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()]

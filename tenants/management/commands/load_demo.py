@@ -12,6 +12,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         logins = load_demo(verbosity=max(0, opts["verbosity"] - 1))
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Password for every demo user: {DEMO_PASSWORD}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready. Password for every demo user: {DEMO_PASSWORD}")
+        )
         for login in logins:
             self.stdout.write(f"  {login.email:45} {login.role:28} {login.where}")
