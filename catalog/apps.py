@@ -5,3 +5,14 @@ class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = "SoVei catalog"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from .models import Component, ExampleTask, ModelVersion, Module, Resource
+
+        auditlog.register(ModelVersion)
+        auditlog.register(Module)
+        auditlog.register(Component)
+        auditlog.register(ExampleTask)
+        auditlog.register(Resource, m2m_fields={"components", "example_tasks"})

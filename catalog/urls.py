@@ -1,3 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = []  # type: ignore[type-arg]
+from . import views
+
+app_name = "catalog"
+
+urlpatterns = [
+    path("", views.resource_bank_view, name="resource_bank"),
+]
