@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from .selectors import access_for
 
 # Paths on a tenant host that work without a membership.
-OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/s/")
+# /api/v1/survey/ is the API twin of /s/: one-time links answered without an account.
+OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/s/", "/api/v1/survey/")
 
 
 class TenantMembershipMiddleware:

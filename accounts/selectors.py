@@ -35,7 +35,20 @@ class TenantAccess:
         return ids is None or school_id in ids
 
     def can_manage_school(self, school_id: int) -> bool:
+        """Leaders of the school and coordinators: adoptions, plans, rounds, links."""
         return self.is_coordinator or school_id in self.leader_school_ids
+
+    def works_at_school(self, school_id: int) -> bool:
+        """Staff and leaders of the school: they log time and answer as themselves."""
+        return school_id in self.leader_school_ids or school_id in self.staff_school_ids
+
+    def can_rate_school(self, school_id: int) -> bool:
+        """The school team's ratings (fidelity, CFIR): its staff, its leaders, coordinators."""
+        return self.is_coordinator or self.works_at_school(school_id)
+
+    @property
+    def can_read_audit(self) -> bool:
+        return self.is_coordinator or bool(self.leader_school_ids)
 
 
 def access_for(user: User, municipality: Municipality) -> TenantAccess | None:

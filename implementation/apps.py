@@ -9,7 +9,23 @@ class ImplementationConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from .models import School, StaffPosition
+        from . import models
 
-        auditlog.register(School)
-        auditlog.register(StaffPosition)
+        for model in (
+            models.School,
+            models.StaffPosition,
+            models.LocalComponent,
+            models.ComponentAdoption,
+            models.AdoptionStatusChange,
+            models.Adaptation,
+            models.ImplementationPlan,
+            models.PlanModulePriority,
+            models.StrategyStep,
+            models.StagePeriod,
+            models.AssessmentRound,
+            models.SurveyLink,
+            models.Response,
+            models.Answer,
+            models.Activity,
+        ):
+            auditlog.register(model)

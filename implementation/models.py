@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -53,6 +55,9 @@ class School(models.Model):
     def grade_levels(self) -> str:
         return f"{self.grade_from}–{self.grade_to}"
 
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.pk}
+
 
 class Profession(models.TextChoices):
     SOCIAL_WORKER = "sosionom", _("social worker (sosionom)")
@@ -88,3 +93,741 @@ class StaffPosition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_profession_display()} {self.position_percent} %"
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.school_id}
+
+
+# --- Component adoption --------------------------------------------------------------------
+#
+# Catalog rows live in the public schema. References to them (and to users) from tenant
+# tables use on_delete=DO_NOTHING: Django's deletion collector would otherwise look for
+# tenant rows from the public schema, where the tenant tables do not exist. The database
+# foreign key still refuses to delete a catalog row or user that a municipality uses.
+
+
+class LocalComponent(models.Model):
+    """A school's own addition to the model: a local adaptation that leaves the shared
+    catalog unchanged."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="local_components")
+    module = models.ForeignKey(
+        "catalog.Module", on_delete=models.DO_NOTHING, related_name="+", verbose_name=_("module")
+    )
+    title = models.CharField(_("title"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("local component")
+        verbose_name_plural = _("local components")
+        ordering = ["school", "module__number", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "title"], name="local_component_unique_title"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AdoptionStatus(models.TextChoices):
+    PLANNED = "planned", _("planned")
+    IN_PROGRESS = "in_progress", _("in progress")
+    IN_PLACE = "in_place", _("in place")
+    DISCONTINUED = "discontinued", _("discontinued")
+
+
+# The moves that make sense; anything else (e.g. planned → in place without starting, or
+# reviving a discontinued component straight into "in place") is refused.
+ADOPTION_TRANSITIONS: dict[str, frozenset[str]] = {
+    AdoptionStatus.PLANNED: frozenset({AdoptionStatus.IN_PROGRESS, AdoptionStatus.DISCONTINUED}),
+    AdoptionStatus.IN_PROGRESS: frozenset(
+        {AdoptionStatus.IN_PLACE, AdoptionStatus.PLANNED, AdoptionStatus.DISCONTINUED}
+    ),
+    AdoptionStatus.IN_PLACE: frozenset({AdoptionStatus.IN_PROGRESS, AdoptionStatus.DISCONTINUED}),
+    AdoptionStatus.DISCONTINUED: frozenset({AdoptionStatus.PLANNED}),
+}
+
+
+class ComponentAdoption(models.Model):
+    """A school's adoption of one component (from the catalog or its own local one)."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="adoptions")
+    component = models.ForeignKey(
+        "catalog.Component",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("component"),
+    )
+    local_component = models.OneToOneField(
+        LocalComponent,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="adoption",
+        verbose_name=_("local component"),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=AdoptionStatus.choices, default=AdoptionStatus.PLANNED
+    )
+    status_since = models.DateField(_("status since"))
+    responsible = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("responsible"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("component adoption")
+        verbose_name_plural = _("component adoptions")
+        ordering = ["school", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(component__isnull=False, local_component__isnull=True)
+                    | models.Q(component__isnull=True, local_component__isnull=False)
+                ),
+                name="adoption_one_component",
+            ),
+            models.UniqueConstraint(
+                fields=["school", "component"],
+                condition=models.Q(component__isnull=False),
+                name="adoption_unique_component",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school}: {self.component_title}"
+
+    @property
+    def is_local(self) -> bool:
+        return self.local_component_id is not None
+
+    @property
+    def component_title(self) -> str:
+        if self.local_component is not None:
+            return self.local_component.title
+        return self.component.title if self.component else ""  # type: ignore[union-attr]
+
+    @property
+    def module_id(self) -> int:
+        if self.local_component is not None:
+            return self.local_component.module_id
+        return self.component.module_id  # type: ignore[union-attr]
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.school_id}
+
+
+class AdoptionStatusChange(models.Model):
+    """The status history of an adoption: one row per change, the first from no status."""
+
+    adoption = models.ForeignKey(
+        ComponentAdoption, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=20, choices=AdoptionStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=AdoptionStatus.choices)
+    changed_on = models.DateField(_("date"))
+    changed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["adoption", "changed_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '–'} → {self.to_status} ({self.changed_on})"
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.adoption.school_id}
+
+
+# --- Adaptations (FRAME, Wiltsey Stirman et al. 2019) --------------------------------------
+
+
+class AdaptationTiming(models.TextChoices):
+    PRE_IMPLEMENTATION = "pre", _("before implementation / planning")
+    IMPLEMENTATION = "implementation", _("during implementation")
+    SCALE_UP = "scale_up", _("scale-up")
+    MAINTENANCE = "maintenance", _("maintenance / sustainment")
+
+
+class AdaptationDecider(models.TextChoices):
+    MUNICIPALITY = "municipality", _("municipality (school owner)")
+    SCHOOL_LEADER = "school_leader", _("school leader")
+    SOCIAL_WORK_STAFF = "social_work_staff", _("social-work staff")
+    TEAM = "team", _("school team")
+    TEACHERS = "teachers", _("teachers")
+    PUPILS_PARENTS = "pupils_parents", _("pupils or parents")
+    RESEARCHERS = "researchers", _("researchers / model developers")
+    OTHER = "other", _("other")
+
+
+class AdaptationLevel(models.TextChoices):
+    INDIVIDUAL_PUPIL = "pupil", _("individual pupil")
+    GROUP = "group", _("group or class")
+    INDIVIDUAL_STAFF = "staff", _("individual staff member")
+    SCHOOL = "school", _("the whole school")
+    MUNICIPALITY = "municipality", _("municipality / network")
+
+
+class AdaptationType(models.TextChoices):
+    CONTENT = "content", _("content")
+    CONTEXT = "context", _("context (format, setting, personnel, population)")
+    TRAINING = "training", _("training and evaluation")
+    IMPLEMENTATION = "implementation", _("implementation and scale-up activities")
+
+
+class AdaptationNature(models.TextChoices):
+    TAILORING = "tailoring", _("tailoring / tweaking / refining")
+    ADDING = "adding", _("adding elements")
+    REMOVING = "removing", _("removing or skipping elements")
+    SHORTENING = "shortening", _("shortening or condensing")
+    LENGTHENING = "lengthening", _("lengthening or extending")
+    SUBSTITUTING = "substituting", _("substituting elements")
+    REORDERING = "reordering", _("reordering elements")
+    INTEGRATING = "integrating", _("integrating with other work")
+    REPEATING = "repeating", _("repeating elements")
+    LOOSENING = "loosening", _("loosening structure")
+    DEPARTING = "departing", _("departing from the model (drift)")
+
+
+class FidelityConsistency(models.TextChoices):
+    CONSISTENT = "consistent", _("keeps the model's core")
+    INCONSISTENT = "inconsistent", _("departs from the model's core")
+    UNKNOWN = "unknown", _("unknown")
+
+
+class AdaptationGoal(models.TextChoices):
+    REACH = "reach", _("increase reach or engagement")
+    FIT_RECIPIENTS = "fit_recipients", _("improve fit with pupils")
+    FIT_STAFF = "fit_staff", _("improve fit with staff")
+    FEASIBILITY = "feasibility", _("improve feasibility")
+    EFFECTIVENESS = "effectiveness", _("improve effectiveness or outcomes")
+    COST = "cost", _("reduce cost or time")
+    CULTURE = "culture", _("address cultural factors")
+    SATISFACTION = "satisfaction", _("increase satisfaction")
+
+
+class AdaptationReasonLevel(models.TextChoices):
+    SOCIOPOLITICAL = "sociopolitical", _("society / policy")
+    ORGANIZATION = "organization", _("organisation (municipality or school)")
+    PROVIDER = "provider", _("staff (those who deliver)")
+    RECIPIENT = "recipient", _("pupils and parents")
+
+
+class Adaptation(models.Model):
+    """A change to how a component is carried out, recorded FRAME-style."""
+
+    adoption = models.ForeignKey(
+        ComponentAdoption,
+        on_delete=models.CASCADE,
+        related_name="adaptations",
+        verbose_name=_("component"),
+    )
+    what_changed = models.TextField(_("what was changed"), max_length=2000)
+    made_on = models.DateField(_("when"))
+    timing = models.CharField(
+        _("implementation phase"), max_length=20, choices=AdaptationTiming.choices
+    )
+    planned = models.BooleanField(
+        _("planned"), help_text=_("Planned/proactive, or unplanned/reactive.")
+    )
+    decided_by = models.CharField(
+        _("who decided"), max_length=20, choices=AdaptationDecider.choices
+    )
+    level = models.CharField(_("level of delivery"), max_length=20, choices=AdaptationLevel.choices)
+    change_type = models.CharField(
+        _("what is modified"), max_length=20, choices=AdaptationType.choices
+    )
+    nature = models.CharField(
+        _("nature of the change"), max_length=20, choices=AdaptationNature.choices
+    )
+    fidelity = models.CharField(
+        _("relation to the model's core"), max_length=20, choices=FidelityConsistency.choices
+    )
+    goals = ArrayField(
+        models.CharField(max_length=20, choices=AdaptationGoal.choices),
+        verbose_name=_("goals"),
+        default=list,
+    )
+    reason_level = models.CharField(
+        _("reason at level"), max_length=20, choices=AdaptationReasonLevel.choices
+    )
+    reasons = models.TextField(_("reasons"), max_length=2000, blank=True)
+    recorded_by = models.ForeignKey(
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("adaptation")
+        verbose_name_plural = _("adaptations")
+        ordering = ["-made_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.adoption}: {self.what_changed[:60]}"
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.adoption.school_id}
+
+
+# --- Implementation plan, strategy steps and stages ---------------------------------------
+
+
+class Stage(models.TextChoices):
+    """NIRN's implementation stages, in order."""
+
+    EXPLORATION = "exploration", _("Exploration")
+    INSTALLATION = "installation", _("Installation")
+    INITIAL = "initial", _("Initial implementation")
+    FULL = "full", _("Full implementation")
+    SUSTAINMENT = "sustainment", _("Sustainment")
+
+
+STAGE_ORDER: tuple[str, ...] = tuple(Stage.values)
+
+
+class EricCluster(models.TextChoices):
+    """The nine ERIC strategy clusters (Waltz et al. 2015)."""
+
+    EVALUATIVE_ITERATIVE = "evaluative_iterative", _("Use evaluative and iterative strategies")
+    INTERACTIVE_ASSISTANCE = "interactive_assistance", _("Provide interactive assistance")
+    ADAPT_TAILOR = "adapt_tailor", _("Adapt and tailor to context")
+    STAKEHOLDER_RELATIONSHIPS = (
+        "stakeholder_relationships",
+        _("Develop stakeholder interrelationships"),
+    )
+    TRAIN_EDUCATE = "train_educate", _("Train and educate stakeholders")
+    SUPPORT_EDUCATORS = "support_educators", _("Support educators")
+    ENGAGE_CONSUMERS = "engage_consumers", _("Engage consumers (pupils and parents)")
+    FINANCIAL = "financial", _("Utilize financial strategies")
+    CHANGE_INFRASTRUCTURE = "change_infrastructure", _("Change infrastructure")
+
+
+class ImplementationPlan(models.Model):
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="plans")
+    model_version = models.ForeignKey(
+        "catalog.ModelVersion",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        verbose_name=_("model version"),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    starts_on = models.DateField(_("start date"))
+    ends_on = models.DateField(_("end date"), null=True, blank=True)
+    intended_systematic_percent = models.PositiveSmallIntegerField(
+        _("intended share of planned and system-level work (%)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text=_("The rest is acute and outreach work."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("implementation plan")
+        verbose_name_plural = _("implementation plans")
+        ordering = ["school", "-starts_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "model_version"], name="plan_unique_per_version"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="plan_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.school_id}
+
+
+class PlanModulePriority(models.Model):
+    """The share of social-work time the plan intends for a module."""
+
+    plan = models.ForeignKey(
+        ImplementationPlan, on_delete=models.CASCADE, related_name="priorities"
+    )
+    module = models.ForeignKey("catalog.Module", on_delete=models.DO_NOTHING, related_name="+")
+    intended_percent = models.PositiveSmallIntegerField(
+        _("intended share of time (%)"), validators=[MaxValueValidator(100)]
+    )
+
+    class Meta:
+        ordering = ["plan", "module__number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "module"], name="priority_unique_module"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.module_id}: {self.intended_percent} %"
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.plan.school_id}
+
+
+class StepStatus(models.TextChoices):
+    NOT_STARTED = "not_started", _("not started")
+    IN_PROGRESS = "in_progress", _("in progress")
+    DONE = "done", _("done")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class StrategyStep(models.Model):
+    """An implementation strategy step specified after Proctor et al. (2013)."""
+
+    plan = models.ForeignKey(ImplementationPlan, on_delete=models.CASCADE, related_name="steps")
+    module = models.ForeignKey(
+        "catalog.Module", on_delete=models.DO_NOTHING, related_name="+", verbose_name=_("module")
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    eric_cluster = models.CharField(_("ERIC cluster"), max_length=30, choices=EricCluster.choices)
+    action = models.CharField(_("action"), max_length=300, help_text=_("What is done."))
+    strategy_actor = models.CharField(_("actor"), max_length=200, help_text=_("Who does it."))
+    target = models.CharField(
+        _("action target"), max_length=200, help_text=_("Whom or what it aims to change.")
+    )
+    due_on = models.DateField(_("due date"))
+    dose = models.CharField(
+        _("dose"),
+        max_length=200,
+        blank=True,
+        help_text=_("How often and how much, e.g. 2 × 45 min per month."),
+    )
+    intended_outcome = models.CharField(_("intended outcome"), max_length=300, blank=True)
+    justification = models.TextField(_("justification"), max_length=2000, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=StepStatus.choices, default=StepStatus.NOT_STARTED
+    )
+    done_on = models.DateField(_("done on"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("strategy step")
+        verbose_name_plural = _("strategy steps")
+        ordering = ["plan", "due_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="done", done_on__isnull=False)
+                    | (~models.Q(status="done") & models.Q(done_on__isnull=True))
+                ),
+                name="step_done_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.action
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.plan.school_id}
+
+
+class StagePeriod(models.Model):
+    """When a school entered and left an implementation stage for a module (SIC scoring)."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="stage_periods")
+    module = models.ForeignKey("catalog.Module", on_delete=models.DO_NOTHING, related_name="+")
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    entered_on = models.DateField(_("entered"))
+    exited_on = models.DateField(_("left"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["school", "module__number", "entered_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "module", "stage"], name="stage_period_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(exited_on__isnull=True)
+                | models.Q(exited_on__gte=models.F("entered_on")),
+                name="stage_period_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage} {self.entered_on}–{self.exited_on or ''}"
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.school_id}
+
+
+# --- Assessment rounds, survey links and responses ----------------------------------------
+
+
+class AssessmentRound(models.Model):
+    """A semester's assessment ("Høst 2026"), open between two dates, for one or more
+    schools, with the instruments chosen for it."""
+
+    name = models.CharField(_("name"), max_length=100)
+    opens_on = models.DateField(_("opens"))
+    closes_on = models.DateField(_("closes"))
+    closed_at = models.DateTimeField(_("closed early"), null=True, blank=True)
+    schools = models.ManyToManyField(School, related_name="rounds", verbose_name=_("schools"))
+    instruments = models.ManyToManyField(
+        "catalog.Instrument",
+        through="RoundInstrument",
+        related_name="+",
+        verbose_name=_("instruments"),
+    )
+    model_version = models.ForeignKey(
+        "catalog.ModelVersion",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        verbose_name=_("model version"),
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("assessment round")
+        verbose_name_plural = _("assessment rounds")
+        ordering = ["-opens_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes_on__gte=models.F("opens_on")), name="round_dates_in_order"
+            ),
+            models.UniqueConstraint(fields=["name"], name="round_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_open(self, on: date) -> bool:
+        return self.closed_at is None and self.opens_on <= on <= self.closes_on
+
+
+class RoundInstrument(models.Model):
+    round = models.ForeignKey(AssessmentRound, on_delete=models.CASCADE, related_name="+")
+    instrument = models.ForeignKey(
+        "catalog.Instrument", on_delete=models.DO_NOTHING, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "instrument"], name="round_instrument_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}:{self.instrument_id}"
+
+
+class SurveyLink(models.Model):
+    """A one-time link for a respondent without an account (teachers, other staff).
+
+    Only a hash of the token is stored; the link itself is shown once, when it is made.
+    The answers record neither a name nor an e-mail address."""
+
+    round = models.ForeignKey(AssessmentRound, on_delete=models.CASCADE, related_name="links")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="survey_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["round", "school", "id"]
+
+    def __str__(self) -> str:
+        return f"link {self.pk} ({self.round})"
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.school_id}
+
+
+class RespondentKind(models.TextChoices):
+    TEAM = "team", _("school team")
+    STAFF = "staff", _("staff member with an account")
+    LINK = "link", _("respondent by link")
+
+
+class Response(models.Model):
+    """One submission of one instrument in a round: the team's rating (fidelity, CFIR) or
+    one respondent's answers (AIM, IAM, FIM, SUS)."""
+
+    round = models.ForeignKey(AssessmentRound, on_delete=models.CASCADE, related_name="responses")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="responses")
+    instrument = models.ForeignKey(
+        "catalog.Instrument",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        verbose_name=_("instrument"),
+    )
+    respondent_kind = models.CharField(max_length=10, choices=RespondentKind.choices)
+    survey_link = models.ForeignKey(
+        SurveyLink, on_delete=models.CASCADE, null=True, blank=True, related_name="responses"
+    )
+    respondent = models.ForeignKey(
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["round", "school", "instrument", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "school", "instrument"],
+                condition=models.Q(respondent_kind="team"),
+                name="response_one_team_rating",
+            ),
+            models.UniqueConstraint(
+                fields=["round", "school", "instrument", "respondent"],
+                condition=models.Q(respondent_kind="staff"),
+                name="response_one_per_staff",
+            ),
+            models.UniqueConstraint(
+                fields=["survey_link", "instrument"],
+                condition=models.Q(respondent_kind="link"),
+                name="response_one_per_link",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(respondent_kind="team", survey_link__isnull=True)
+                    | models.Q(
+                        respondent_kind="staff", respondent__isnull=False, survey_link__isnull=True
+                    )
+                    | models.Q(
+                        respondent_kind="link", respondent__isnull=True, survey_link__isnull=False
+                    )
+                ),
+                name="response_respondent_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.round_id} {self.respondent_kind}"
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.school_id}
+
+
+class Answer(models.Model):
+    """One item's answer. Fidelity answers point at the adopted component they rate;
+    other instruments at the catalog item code. `value` None = not rated / missing."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    item = models.ForeignKey(
+        "catalog.InstrumentItem",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    adoption = models.ForeignKey(
+        ComponentAdoption, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    value = models.SmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["response", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(adoption__isnull=False, item__isnull=True)
+                    | models.Q(adoption__isnull=True, item__isnull=False)
+                ),
+                name="answer_item_or_adoption",
+            ),
+            models.UniqueConstraint(
+                fields=["response", "item"],
+                condition=models.Q(item__isnull=False),
+                name="answer_unique_item",
+            ),
+            models.UniqueConstraint(
+                fields=["response", "adoption"],
+                condition=models.Q(adoption__isnull=False),
+                name="answer_unique_adoption",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(value__isnull=True) | models.Q(value__gte=-2, value__lte=5),
+                name="answer_value_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id or self.adoption_id}={self.value}"
+
+
+# --- Activity log (time use) ---------------------------------------------------------------
+
+
+class ActivityMode(models.TextChoices):
+    ACUTE = "akutt", _("acute")
+    OUTREACH = "oppsokende", _("outreach")
+    PLANNED = "planlagt", _("planned")
+    SYSTEM = "systemniva", _("system level")
+
+
+SYSTEMATIC_MODES = frozenset({ActivityMode.PLANNED, ActivityMode.SYSTEM})
+
+
+class Activity(models.Model):
+    """Time a social-work staff member spent on a module (and optionally a component)."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="activities")
+    staff = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    performed_on = models.DateField(_("date"))
+    minutes = models.PositiveSmallIntegerField(
+        _("minutes"), validators=[MinValueValidator(1), MaxValueValidator(720)]
+    )
+    module = models.ForeignKey(
+        "catalog.Module", on_delete=models.DO_NOTHING, related_name="+", verbose_name=_("module")
+    )
+    adoption = models.ForeignKey(
+        ComponentAdoption,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("component"),
+    )
+    mode = models.CharField(_("mode"), max_length=20, choices=ActivityMode.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["-performed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(minutes__gte=1, minutes__lte=720), name="activity_minutes_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["school", "performed_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.performed_on} {self.minutes} min {self.mode}"
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.school_id}

@@ -21,7 +21,8 @@ class MunicipalityMiddleware(TenantMainMiddleware):
         hostname = self.hostname_from_request(request)
         if hostname in public_hosts():
             use_public_schema()
-            request.tenant = None  # type: ignore[attr-defined]
+            # No `request.tenant` on the public site (code reads getattr(request, "tenant",
+            # None)); django-tenants' admin templates crash on a tenant that is None.
             self.setup_url_routing(request, force_public=True)
             return None
         return super().process_request(request)  # type: ignore[no-any-return]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -23,12 +24,16 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from accounts.services import membership_grant, user_create
+from catalog.instruments import SHIPPED as SHIPPED_INSTRUMENTS
+from catalog.instruments import instruments_import
+from catalog.services import catalog_import
 from implementation.models import School
 from implementation.services import school_create
 from tenants.models import Municipality
 from tenants.services import municipality_create
 
 PASSWORD = "correct-horse-battery-staple"
+SHIPPED_CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "data" / "sovei-model-1.0.yaml"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class World:
 @pytest.fixture(scope="session")
 def world(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> World:
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        catalog_import(path=SHIPPED_CATALOG)
+        instruments_import(path=SHIPPED_INSTRUMENTS)
         trondheim = municipality_create(name="Trondheim", kommunenummer="5001", slug="trondheim")
         volda = municipality_create(name="Volda", kommunenummer="1577", slug="volda")
         with tenant_context(trondheim):

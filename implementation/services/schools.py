@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sovei_platform.audit import audited_write
 
-from .models import School, StaffPosition
+from ..models import School, StaffPosition
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -53,3 +53,21 @@ def staff_position_add(
     with audited_write(actor):
         position.save()
     return position
+
+
+def school_update(*, school: School, actor: User | None = None, **fields: object) -> School:
+    allowed = {"name", "organisation_number", "grade_from", "grade_to", "pupil_count"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"Unknown school fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(school, name, value.strip() if isinstance(value, str) else value)
+    school.full_clean()
+    with audited_write(actor):
+        school.save()
+    return school
+
+
+def staff_position_remove(*, position: StaffPosition, actor: User | None = None) -> None:
+    with audited_write(actor):
+        position.delete()

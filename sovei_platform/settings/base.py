@@ -189,6 +189,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "sovei_platform.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SoVei implementation platform API",
@@ -199,6 +200,27 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Separate request and response components: read-only fields stay out of request bodies.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AdoptionStatusEnum": "implementation.models.AdoptionStatus",
+        "StepStatusEnum": "implementation.models.StepStatus",
+    },
+    "TAGS": [
+        {"name": "schools", "description": "Schools and their social-work positions."},
+        {"name": "adoptions", "description": "Adopted components and their status history."},
+        {"name": "adaptations", "description": "Adaptations recorded FRAME-style."},
+        {"name": "plans", "description": "Implementation plans per school and model version."},
+        {"name": "steps", "description": "Strategy steps (Proctor et al. 2013, ERIC clusters)."},
+        {"name": "stage-periods", "description": "NIRN stage entry and exit per module."},
+        {"name": "rounds", "description": "Assessment rounds."},
+        {"name": "survey-links", "description": "One-time links for respondents without account."},
+        {"name": "responses", "description": "Team ratings, own answers and response counts."},
+        {"name": "survey", "description": "Public: answering a one-time link (no session)."},
+        {"name": "activities", "description": "The activity log (time use)."},
+        {"name": "audit", "description": "Who created, changed or deleted what, and when."},
+        {"name": "catalog", "description": "The SoVei model and the instruments (read-only)."},
+    ],
 }
 
 CELERY_BROKER_URL = REDIS_URL
@@ -210,11 +232,28 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Queue name from the environment so a test session's worker consumes only its own tasks.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_TASK_TENANT_CACHE_SECONDS = 60  # tenant-schemas-celery: municipality lookups per task
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "worker.tasks.heartbeat", "schedule": crontab(minute="*/5")},
+    # Dirty markers whose message was lost (broker down at write time): every 30 s.
+    "sweep-pending-recomputes": {
+        "task": "worker.tasks.sweep_pending",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    # Full recomputation: day counts of ongoing stages move on; catalog edits take effect.
+    "nightly-recompute": {
+        "task": "worker.tasks.nightly_recompute",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 3 * 3600},
+    },
 }
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
+# Survey answers by link must not carry the respondent's address; staff writes don't need it.
+AUDITLOG_DISABLE_REMOTE_ADDR = True
 
 LOGGING = {
     "version": 1,

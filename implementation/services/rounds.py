@@ -1,0 +1,155 @@
+"""Assessment rounds and one-time survey links."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Instrument, InstrumentRespondent, ModelVersion
+from sovei_platform.audit import audited_write
+
+from ..models import AssessmentRound, RoundInstrument, School, SurveyLink
+from ._common import clean, invalid, today
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+MAX_LINKS_PER_CALL = 200
+
+
+def _round_validate(
+    name: str,
+    opens_on: date,
+    closes_on: date,
+    schools: Sequence[School],
+    instruments: Sequence[Instrument],
+) -> None:
+    if not name.strip():
+        raise invalid("name", _("Give the round a name, e.g. “Høst 2026”."), "required")
+    if closes_on < opens_on:
+        raise invalid("closes_on", _("The round cannot close before it opens."), "order")
+    if not schools:
+        raise invalid("schools", _("Choose at least one school."), "required")
+    if not instruments:
+        raise invalid("instruments", _("Choose at least one instrument."), "required")
+
+
+def round_create(
+    *,
+    name: str,
+    opens_on: date,
+    closes_on: date,
+    schools: Sequence[School],
+    instruments: Sequence[Instrument],
+    model_version: ModelVersion,
+    actor: User | None = None,
+) -> AssessmentRound:
+    _round_validate(name, opens_on, closes_on, schools, instruments)
+    if AssessmentRound.objects.filter(name=name.strip()).exists():
+        raise invalid("name", _("A round with this name exists."), "duplicate")
+    assessment_round = AssessmentRound(
+        name=name.strip(),
+        opens_on=opens_on,
+        closes_on=closes_on,
+        model_version=model_version,
+        created_by=actor,
+    )
+    clean(assessment_round)
+    with audited_write(actor):
+        assessment_round.save()
+        assessment_round.schools.set(schools)
+        RoundInstrument.objects.bulk_create(
+            RoundInstrument(round=assessment_round, instrument=i) for i in instruments
+        )
+    return assessment_round
+
+
+def round_update(
+    *,
+    assessment_round: AssessmentRound,
+    name: str,
+    opens_on: date,
+    closes_on: date,
+    actor: User | None = None,
+) -> AssessmentRound:
+    if closes_on < opens_on:
+        raise invalid("closes_on", _("The round cannot close before it opens."), "order")
+    if AssessmentRound.objects.filter(name=name.strip()).exclude(pk=assessment_round.pk).exists():
+        raise invalid("name", _("A round with this name exists."), "duplicate")
+    assessment_round.name = name.strip()
+    assessment_round.opens_on = opens_on
+    assessment_round.closes_on = closes_on
+    clean(assessment_round)
+    with audited_write(actor):
+        assessment_round.save()
+    return assessment_round
+
+
+def round_close(*, assessment_round: AssessmentRound, actor: User | None = None) -> AssessmentRound:
+    """Close the round now, before its closing date."""
+    if assessment_round.closed_at is not None:
+        raise invalid("round", _("The round is already closed."), "closed")
+    with audited_write(actor):
+        assessment_round.closed_at = timezone.now()
+        assessment_round.save(update_fields=["closed_at"])
+    return assessment_round
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    link: SurveyLink
+    token: str
+
+
+def survey_links_create(
+    *,
+    assessment_round: AssessmentRound,
+    school: School,
+    count: int,
+    actor: User | None = None,
+) -> list[IssuedLink]:
+    """Make `count` one-time links. The tokens are returned once and stored only as hashes."""
+    if not 1 <= count <= MAX_LINKS_PER_CALL:
+        raise invalid(
+            "count",
+            _("Make between 1 and %(max)s links at a time."),
+            "range",
+            max=MAX_LINKS_PER_CALL,
+        )
+    if not assessment_round.schools.filter(pk=school.pk).exists():
+        raise invalid("school", _("The school is not part of this round."), "not_in_round")
+    if not assessment_round.instruments.filter(respondent=InstrumentRespondent.INDIVIDUAL).exists():
+        raise invalid(
+            "round",
+            _("The round has no staff survey (AIM, IAM, FIM or SUS)."),
+            "no_individual_instruments",
+        )
+    if assessment_round.closed_at is not None or assessment_round.closes_on < today():
+        raise invalid("round", _("The round is closed."), "closed")
+    expires_at = timezone.make_aware(
+        datetime.combine(assessment_round.closes_on + timedelta(days=1), time.min)
+    )
+    issued: list[IssuedLink] = []
+    with audited_write(actor):
+        for _n in range(count):
+            token = secrets.token_urlsafe(24)
+            link = SurveyLink.objects.create(
+                round=assessment_round,
+                school=school,
+                token_hash=token_hash(token),
+                expires_at=expires_at,
+                created_by=actor,
+            )
+            issued.append(IssuedLink(link, token))
+    return issued

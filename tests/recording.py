@@ -1,0 +1,44 @@
+"""Helpers for recording tests: catalog lookups and a ready-made open round."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from catalog.models import Component, Instrument, Module, ModelVersion
+from implementation.models import AssessmentRound, ComponentAdoption, School
+from implementation.services import adoption_create, round_create
+from implementation.services._common import today
+
+
+def version() -> ModelVersion:
+    return ModelVersion.objects.get(code="1.0")
+
+
+def module(number: int) -> Module:
+    return Module.objects.get(version__code="1.0", number=number)
+
+
+def component(key: str) -> Component:
+    m, c = (int(p) for p in key.split("."))
+    return Component.objects.get(module__version__code="1.0", module__number=m, number=c)
+
+
+def instrument(code: str) -> Instrument:
+    return Instrument.objects.get(version="1.0", code=code)
+
+
+def adopt(school: School, key: str, status: str = "in_progress") -> ComponentAdoption:
+    return adoption_create(
+        school=school, component=component(key), status=status,
+        status_since=today() - timedelta(days=30),
+    )
+
+
+def open_round(
+    schools: list[School], codes: tuple[str, ...] = ("fidelity", "cfir", "aim", "iam", "fim", "sus"),
+    name: str = "Høst 2026",
+) -> AssessmentRound:
+    return round_create(
+        name=name, opens_on=today() - timedelta(days=7), closes_on=today() + timedelta(days=30),
+        schools=schools, instruments=[instrument(c) for c in codes], model_version=version(),
+    )
