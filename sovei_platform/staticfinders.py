@@ -25,11 +25,11 @@ class PlotlyFinder(BaseFinder):
     def check(self, **kwargs: Any) -> list[Any]:
         return []
 
-    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
-        if path != PLOTLY_JS:
-            return [] if find_all else ""
-        found = str(_SOURCE / "plotly.min.js")
-        return [found] if find_all else found
+    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> Any:
+        found = [str(_SOURCE / "plotly.min.js")] if path == PLOTLY_JS else []
+        if find_all:
+            return found
+        return found[0] if found else None
 
     def list(self, ignore_patterns: Any) -> Iterator[tuple[str, FileSystemStorage]]:
         yield "plotly.min.js", self.storage
