@@ -1,0 +1,38 @@
+"""Production settings refuse to start with the development secret."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+
+
+def _start(secret: str | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    env["DJANGO_SETTINGS_MODULE"] = "sovei_platform.settings.prod"
+    env["RESEARCH_PSEUDONYM_KEY"] = "k" * 48
+    if secret is not None:
+        env["SECRET_KEY"] = secret
+    return subprocess.run(
+        [sys.executable, "-c", SETUP], env=env, capture_output=True, text=True, timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("secret", [None, "dev-insecure-sovei-secret-key-change-me", "short"])
+def test_it_refuses_to_start_without_a_real_secret(secret: str | None) -> None:
+    result = _start(secret)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_starts_with_a_real_secret_and_debug_off() -> None:
+    result = _start("x" * 50)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
