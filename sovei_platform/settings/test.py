@@ -16,3 +16,5 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = 2
 PUBLIC_HOSTS = ["testserver", "127.0.0.1"]
 BASE_DOMAIN = "localhost"
 WHITENOISE_AUTOREFRESH = True
+# Test sessions publish recompute messages; keep them off the normal queue.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="sovei-test")
