@@ -206,8 +206,11 @@ def staff_positions_for(access: TenantAccess) -> QuerySet[StaffPosition]:
 
 def round_school_ids(assessment_round: AssessmentRound) -> frozenset[int]:
     """Every school of the round, also those the user cannot see (for capability checks;
-    never shown)."""
-    return frozenset(assessment_round.schools.values_list("id", flat=True))
+    never shown). Reads past the round's `schools` relation on purpose: `rounds_for`
+    prefetches it limited to the schools the user sees."""
+    return frozenset(
+        School.objects.filter(rounds=assessment_round).values_list("id", flat=True)
+    )
 
 
 def can_manage_round(access: TenantAccess, assessment_round: AssessmentRound) -> bool:

@@ -1,7 +1,7 @@
 """URL root of a municipality's host (<slug>.BASE_DOMAIN)."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from implementation import views as implementation_views
 
@@ -14,5 +14,8 @@ urlpatterns = [
     path("ressursbank/", include("catalog.urls")),
     path("api/v1/", include("implementation.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its start-up script as a file: CSP forbids inline scripts.
+    path(
+        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
+    ),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from auditlog.context import set_actor
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -267,7 +268,9 @@ def link_response_submit(
 ) -> list[Response]:
     """Answers from a one-time link: {instrument code: {item code: value}} for every staff
     survey of the round. Stores no name, e-mail or address; marks the link used."""
-    with audited_write(None):
+    # set_actor(None) hides a signed-in visitor from the audit entries too (auditlog's
+    # middleware would otherwise record the session's user as the actor).
+    with audited_write(None), set_actor(None):
         link = (
             SurveyLink.objects.select_for_update()
             .select_related("round", "school")
