@@ -9,6 +9,7 @@ handler403 = "sovei_platform.views.permission_denied"
 
 urlpatterns = [
     path("", implementation_views.home, name="home"),
+    path("", include("implementation.urls")),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("ressursbank/", include("catalog.urls")),

@@ -35,9 +35,16 @@ def _priorities_validate(version: ModelVersion, priorities: Mapping[Module, int]
                 module=str(module),
             )
         if not 0 <= int(percent) <= 100:
-            raise invalid("priorities", _("A share is between 0 and 100 %%."), "range")
+            raise invalid(
+                "priorities", _("A share is between 0 and %(max)s %%."), "range", max=100
+            )
     if sum(int(p) for p in priorities.values()) > 100:
-        raise invalid("priorities", _("The intended shares add up to more than 100 %%."), "sum")
+        raise invalid(
+            "priorities",
+            _("The intended shares add up to more than %(max)s %%."),
+            "sum",
+            max=100,
+        )
 
 
 def _priorities_save(plan: ImplementationPlan, priorities: Mapping[Module, int]) -> None:
