@@ -33,7 +33,9 @@ from tenants.models import Municipality
 from tenants.services import municipality_create
 
 PASSWORD = "correct-horse-battery-staple"
-SHIPPED_CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "data" / "sovei-model-1.0.yaml"
+SHIPPED_CATALOG = (
+    Path(__file__).resolve().parent.parent / "catalog" / "data" / "sovei-model-1.0.yaml"
+)
 
 
 @dataclass(frozen=True)

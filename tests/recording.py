@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from catalog.models import Component, Instrument, Module, ModelVersion
+from catalog.models import Component, Instrument, ModelVersion, Module
 from implementation.models import AssessmentRound, ComponentAdoption, School
 from implementation.services import adoption_create, round_create
 from implementation.services._common import today
@@ -29,16 +29,23 @@ def instrument(code: str) -> Instrument:
 
 def adopt(school: School, key: str, status: str = "in_progress") -> ComponentAdoption:
     return adoption_create(
-        school=school, component=component(key), status=status,
+        school=school,
+        component=component(key),
+        status=status,
         status_since=today() - timedelta(days=30),
     )
 
 
 def open_round(
-    schools: list[School], codes: tuple[str, ...] = ("fidelity", "cfir", "aim", "iam", "fim", "sus"),
+    schools: list[School],
+    codes: tuple[str, ...] = ("fidelity", "cfir", "aim", "iam", "fim", "sus"),
     name: str = "Høst 2026",
 ) -> AssessmentRound:
     return round_create(
-        name=name, opens_on=today() - timedelta(days=7), closes_on=today() + timedelta(days=30),
-        schools=schools, instruments=[instrument(c) for c in codes], model_version=version(),
+        name=name,
+        opens_on=today() - timedelta(days=7),
+        closes_on=today() + timedelta(days=30),
+        schools=schools,
+        instruments=[instrument(c) for c in codes],
+        model_version=version(),
     )

@@ -33,8 +33,8 @@ from implementation.services import (
     plan_create,
     plan_update,
     round_create,
-    stage_period_set,
     staff_response_submit,
+    stage_period_set,
     step_create,
     survey_links_create,
     team_response_submit,
@@ -71,7 +71,9 @@ def test_it_adopts_a_component_with_its_first_status(ila: School, trondheim_lead
     adoption = adoption_create(school=ila, component=component("2.1"), actor=trondheim_leader)
 
     assert adoption.status == "planned"
-    assert list(adoption.status_changes.values_list("from_status", "to_status")) == [("", "planned")]
+    assert list(adoption.status_changes.values_list("from_status", "to_status")) == [
+        ("", "planned")
+    ]
 
 
 def test_it_refuses_to_adopt_a_component_twice(ila: School) -> None:
@@ -86,7 +88,9 @@ def test_it_refuses_to_adopt_a_component_twice(ila: School) -> None:
 
 def test_it_adopts_a_local_component(ila: School) -> None:
     adoption = adoption_create(
-        school=ila, local_module=module(3), local_title="Pausevenn-ordning",
+        school=ila,
+        local_module=module(3),
+        local_title="Pausevenn-ordning",
         local_description="Faste voksne i friminuttene.",
     )
 
@@ -97,8 +101,9 @@ def test_it_adopts_a_local_component(ila: School) -> None:
 
 def test_it_wants_exactly_one_kind_of_component(ila: School) -> None:
     with pytest.raises(ValidationError) as exc:
-        adoption_create(school=ila, component=component("2.1"), local_module=module(2),
-                        local_title="x")
+        adoption_create(
+            school=ila, component=component("2.1"), local_module=module(2), local_title="x"
+        )
 
     assert codes(exc, "component") == ["one_of"]
 
@@ -106,11 +111,17 @@ def test_it_wants_exactly_one_kind_of_component(ila: School) -> None:
 def test_it_moves_an_adoption_through_sensible_statuses(ila: School) -> None:
     adoption = adopt(ila, "3.1", status="planned")
 
-    adoption_change_status(adoption=adoption, to_status="in_progress", on=today() - timedelta(days=3))
+    adoption_change_status(
+        adoption=adoption, to_status="in_progress", on=today() - timedelta(days=3)
+    )
     adoption_change_status(adoption=adoption, to_status="in_place", on=today())
 
     assert adoption.status == "in_place"
-    assert [c.to_status for c in adoption.status_changes.all()] == ["planned", "in_progress", "in_place"]
+    assert [c.to_status for c in adoption.status_changes.all()] == [
+        "planned",
+        "in_progress",
+        "in_place",
+    ]
 
 
 @pytest.mark.parametrize(("start", "target"), [("planned", "in_place"), ("planned", "planned")])
@@ -130,8 +141,9 @@ def test_it_refuses_a_status_date_before_the_current_status(ila: School) -> None
     adoption = adopt(ila, "3.1", status="planned")
 
     with pytest.raises(ValidationError) as exc:
-        adoption_change_status(adoption=adoption, to_status="in_progress",
-                               on=adoption.status_since - timedelta(days=1))
+        adoption_change_status(
+            adoption=adoption, to_status="in_progress", on=adoption.status_since - timedelta(days=1)
+        )
 
     assert codes(exc, "on") == ["before_current"]
 
@@ -140,16 +152,21 @@ def test_it_refuses_a_status_date_in_the_future(ila: School) -> None:
     adoption = adopt(ila, "3.1", status="planned")
 
     with pytest.raises(ValidationError) as exc:
-        adoption_change_status(adoption=adoption, to_status="in_progress",
-                               on=today() + timedelta(days=1))
+        adoption_change_status(
+            adoption=adoption, to_status="in_progress", on=today() + timedelta(days=1)
+        )
 
     assert codes(exc, "on") == ["future"]
 
 
 def test_it_keeps_a_rated_adoption_instead_of_deleting_it(ila: School) -> None:
     adoption = adopt(ila, "2.1")
-    team_response_submit(assessment_round=open_round([ila]), school=ila,
-                         instrument=instrument("fidelity"), answers={str(adoption.pk): 1})
+    team_response_submit(
+        assessment_round=open_round([ila]),
+        school=ila,
+        instrument=instrument("fidelity"),
+        answers={str(adoption.pk): 1},
+    )
 
     with pytest.raises(ValidationError) as exc:
         adoption_delete(adoption=adoption)
@@ -164,8 +181,9 @@ def test_it_keeps_a_rated_adoption_instead_of_deleting_it(ila: School) -> None:
 def test_it_records_a_frame_adaptation(ila: School, trondheim_leader: User) -> None:
     adoption = adopt(ila, "3.2")
 
-    adaptation = adaptation_create(adoption=adoption, actor=trondheim_leader,
-                                   **{**ADAPTATION, "made_on": today()})
+    adaptation = adaptation_create(
+        adoption=adoption, actor=trondheim_leader, **{**ADAPTATION, "made_on": today()}
+    )
 
     assert adaptation.recorded_by == trondheim_leader
     assert adaptation.fidelity == "consistent"
@@ -197,36 +215,57 @@ def test_it_refuses_a_bad_adaptation(ila: School, change: dict[str, object], fie
 
 
 def test_it_creates_a_plan_with_intended_shares(ila: School) -> None:
-    plan = plan_create(school=ila, model_version=version(), title="SoVei-plan Ila",
-                       starts_on=today() - timedelta(days=60), priorities={module(1): 20, module(3): 50})
+    plan = plan_create(
+        school=ila,
+        model_version=version(),
+        title="SoVei-plan Ila",
+        starts_on=today() - timedelta(days=60),
+        priorities={module(1): 20, module(3): 50},
+    )
 
     assert {p.module.number: p.intended_percent for p in plan.priorities.all()} == {1: 20, 3: 50}
 
 
 def test_it_refuses_shares_above_100_percent(ila: School) -> None:
     with pytest.raises(ValidationError) as exc:
-        plan_create(school=ila, model_version=version(), title="Plan", starts_on=today(),
-                    priorities={module(1): 60, module(2): 50})
+        plan_create(
+            school=ila,
+            model_version=version(),
+            title="Plan",
+            starts_on=today(),
+            priorities={module(1): 60, module(2): 50},
+        )
 
     assert codes(exc, "priorities") == ["sum"]
     assert not ila.plans.exists()
 
 
 def _plan(ila: School) -> object:
-    return plan_create(school=ila, model_version=version(), title="Plan",
-                       starts_on=today() - timedelta(days=30), ends_on=today() + timedelta(days=300))
+    return plan_create(
+        school=ila,
+        model_version=version(),
+        title="Plan",
+        starts_on=today() - timedelta(days=30),
+        ends_on=today() + timedelta(days=300),
+    )
 
 
 STEP = {
-    "stage": "installation", "eric_cluster": "train_educate", "action": "Opplæring i SoVei",
-    "strategy_actor": "Sosialfaglig ansatt", "target": "Lærerne på 5.–7. trinn",
-    "dose": "2 × 45 min", "intended_outcome": "Lærerne kjenner modellen",
+    "stage": "installation",
+    "eric_cluster": "train_educate",
+    "action": "Opplæring i SoVei",
+    "strategy_actor": "Sosialfaglig ansatt",
+    "target": "Lærerne på 5.–7. trinn",
+    "dose": "2 × 45 min",
+    "intended_outcome": "Lærerne kjenner modellen",
     "justification": "Kunnskap er en forutsetning",
 }
 
 
 def test_it_adds_a_strategy_step(ila: School) -> None:
-    step = step_create(plan=_plan(ila), module=module(2), due_on=today() + timedelta(days=10), **STEP)
+    step = step_create(
+        plan=_plan(ila), module=module(2), due_on=today() + timedelta(days=10), **STEP
+    )
 
     assert step.status == "not_started"
     assert step.done_on is None
@@ -260,17 +299,29 @@ def test_it_refuses_to_move_a_plan_start_past_its_steps(ila: School) -> None:
 
 def test_it_refuses_a_stage_that_ends_before_it_begins(ila: School) -> None:
     with pytest.raises(ValidationError) as exc:
-        stage_period_set(school=ila, module=module(1), stage="exploration",
-                         entered_on=today() - timedelta(days=5), exited_on=today() - timedelta(days=9))
+        stage_period_set(
+            school=ila,
+            module=module(1),
+            stage="exploration",
+            entered_on=today() - timedelta(days=5),
+            exited_on=today() - timedelta(days=9),
+        )
 
     assert codes(exc, "exited_on") == ["order"]
     assert not ila.stage_periods.exists()
 
 
 def test_it_corrects_a_stage_period_in_place(ila: School) -> None:
-    stage_period_set(school=ila, module=module(1), stage="exploration", entered_on=today() - timedelta(days=50))
-    stage_period_set(school=ila, module=module(1), stage="exploration",
-                     entered_on=today() - timedelta(days=40), exited_on=today() - timedelta(days=2))
+    stage_period_set(
+        school=ila, module=module(1), stage="exploration", entered_on=today() - timedelta(days=50)
+    )
+    stage_period_set(
+        school=ila,
+        module=module(1),
+        stage="exploration",
+        entered_on=today() - timedelta(days=40),
+        exited_on=today() - timedelta(days=2),
+    )
 
     assert ila.stage_periods.count() == 1
     assert ila.stage_periods.get().exited_on == today() - timedelta(days=2)
@@ -281,8 +332,14 @@ def test_it_corrects_a_stage_period_in_place(ila: School) -> None:
 
 def test_it_refuses_a_round_that_closes_before_it_opens(ila: School) -> None:
     with pytest.raises(ValidationError) as exc:
-        round_create(name="Vår 2027", opens_on=today(), closes_on=today() - timedelta(days=1),
-                     schools=[ila], instruments=[instrument("fidelity")], model_version=version())
+        round_create(
+            name="Vår 2027",
+            opens_on=today(),
+            closes_on=today() - timedelta(days=1),
+            schools=[ila],
+            instruments=[instrument("fidelity")],
+            model_version=version(),
+        )
 
     assert codes(exc, "closes_on") == ["order"]
     assert not AssessmentRound.objects.filter(name="Vår 2027").exists()
@@ -293,8 +350,12 @@ def test_it_stores_one_team_rating_however_often_it_is_submitted(ila: School) ->
     assessment_round = open_round([ila])
 
     for _ in range(2):
-        team_response_submit(assessment_round=assessment_round, school=ila,
-                             instrument=instrument("fidelity"), answers={str(a.pk): 2, str(b.pk): 1})
+        team_response_submit(
+            assessment_round=assessment_round,
+            school=ila,
+            instrument=instrument("fidelity"),
+            answers={str(a.pk): 2, str(b.pk): 1},
+        )
 
     response = Response.objects.get(round=assessment_round, school=ila)
     assert sorted(response.answers.values_list("value", flat=True)) == [1, 2]
@@ -304,22 +365,30 @@ def test_it_updates_a_team_rating_on_resubmission(ila: School) -> None:
     a = adopt(ila, "2.1")
     assessment_round = open_round([ila])
     fidelity = instrument("fidelity")
-    team_response_submit(assessment_round=assessment_round, school=ila, instrument=fidelity,
-                         answers={str(a.pk): 0})
+    team_response_submit(
+        assessment_round=assessment_round, school=ila, instrument=fidelity, answers={str(a.pk): 0}
+    )
 
-    team_response_submit(assessment_round=assessment_round, school=ila, instrument=fidelity,
-                         answers={str(a.pk): 2})
+    team_response_submit(
+        assessment_round=assessment_round, school=ila, instrument=fidelity, answers={str(a.pk): 2}
+    )
 
     assert list(Answer.objects.filter(adoption=a).values_list("value", flat=True)) == [2]
 
 
-@pytest.mark.parametrize(("value", "code"), [(3, "range"), (-1, "range"), ("ja", "type"), (True, "type")])
+@pytest.mark.parametrize(
+    ("value", "code"), [(3, "range"), (-1, "range"), ("ja", "type"), (True, "type")]
+)
 def test_it_refuses_an_out_of_range_fidelity_rating(ila: School, value: object, code: str) -> None:
     a = adopt(ila, "2.1")
 
     with pytest.raises(ValidationError) as exc:
-        team_response_submit(assessment_round=open_round([ila]), school=ila,
-                             instrument=instrument("fidelity"), answers={str(a.pk): value})
+        team_response_submit(
+            assessment_round=open_round([ila]),
+            school=ila,
+            instrument=instrument("fidelity"),
+            answers={str(a.pk): value},
+        )
 
     assert codes(exc, f"answers.{a.pk}") == [code]
     assert not Response.objects.exists()
@@ -329,8 +398,12 @@ def test_it_refuses_a_rating_of_a_component_the_school_has_not_adopted(ila: Scho
     adopt(ila, "2.1")
 
     with pytest.raises(ValidationError) as exc:
-        team_response_submit(assessment_round=open_round([ila]), school=ila,
-                             instrument=instrument("fidelity"), answers={"999999": 1})
+        team_response_submit(
+            assessment_round=open_round([ila]),
+            school=ila,
+            instrument=instrument("fidelity"),
+            answers={"999999": 1},
+        )
 
     assert codes(exc, "answers.999999") == ["unknown_item"]
 
@@ -342,8 +415,12 @@ def test_it_refuses_answers_to_a_closed_round(ila: School, trondheim_leader: Use
     assessment_round.save()
 
     with pytest.raises(ValidationError) as exc:
-        team_response_submit(assessment_round=assessment_round, school=ila,
-                             instrument=instrument("fidelity"), answers={str(a.pk): 1})
+        team_response_submit(
+            assessment_round=assessment_round,
+            school=ila,
+            instrument=instrument("fidelity"),
+            answers={str(a.pk): 1},
+        )
 
     assert codes(exc, "round") == ["closed"]
     assert not Response.objects.exists()
@@ -351,8 +428,12 @@ def test_it_refuses_answers_to_a_closed_round(ila: School, trondheim_leader: Use
 
 def test_it_refuses_an_instrument_the_round_does_not_include(ila: School) -> None:
     with pytest.raises(ValidationError) as exc:
-        team_response_submit(assessment_round=open_round([ila], codes=("fidelity",)), school=ila,
-                             instrument=instrument("cfir"), answers={})
+        team_response_submit(
+            assessment_round=open_round([ila], codes=("fidelity",)),
+            school=ila,
+            instrument=instrument("cfir"),
+            answers={},
+        )
 
     assert codes(exc, "instrument") == ["not_in_round"]
 
@@ -361,11 +442,16 @@ def test_it_accepts_cfir_with_missing_ratings_and_refuses_unknown_constructs(ila
     assessment_round = open_round([ila])
     cfir = instrument("cfir")
 
-    response = team_response_submit(assessment_round=assessment_round, school=ila, instrument=cfir,
-                                    answers={"I.A": 2, "III.C": -1})
+    response = team_response_submit(
+        assessment_round=assessment_round,
+        school=ila,
+        instrument=cfir,
+        answers={"I.A": 2, "III.C": -1},
+    )
     with pytest.raises(ValidationError) as exc:
-        team_response_submit(assessment_round=assessment_round, school=ila, instrument=cfir,
-                             answers={"IX.Z": 1})
+        team_response_submit(
+            assessment_round=assessment_round, school=ila, instrument=cfir, answers={"IX.Z": 1}
+        )
 
     assert codes(exc, "answers.IX.Z") == ["unknown_item"]
     values = dict(response.answers.values_list("item__code", "value"))
@@ -374,9 +460,13 @@ def test_it_accepts_cfir_with_missing_ratings_and_refuses_unknown_constructs(ila
 
 def test_it_requires_every_aim_item_from_a_staff_member(ila: School, trondheim_staff: User) -> None:
     with pytest.raises(ValidationError) as exc:
-        staff_response_submit(assessment_round=open_round([ila]), school=ila,
-                              instrument=instrument("aim"), respondent=trondheim_staff,
-                              answers={"aim1": 4, "aim2": 4, "aim3": 5})
+        staff_response_submit(
+            assessment_round=open_round([ila]),
+            school=ila,
+            instrument=instrument("aim"),
+            respondent=trondheim_staff,
+            answers={"aim1": 4, "aim2": 4, "aim3": 5},
+        )
 
     assert codes(exc, "answers.aim4") == ["required"]
     assert not Response.objects.exists()
@@ -385,8 +475,13 @@ def test_it_requires_every_aim_item_from_a_staff_member(ila: School, trondheim_s
 def test_it_keeps_one_response_per_staff_member(ila: School, trondheim_staff: User) -> None:
     assessment_round = open_round([ila])
     for value in (3, 5):
-        staff_response_submit(assessment_round=assessment_round, school=ila, instrument=instrument("aim"),
-                              respondent=trondheim_staff, answers={f"aim{i}": value for i in range(1, 5)})
+        staff_response_submit(
+            assessment_round=assessment_round,
+            school=ila,
+            instrument=instrument("aim"),
+            respondent=trondheim_staff,
+            answers={f"aim{i}": value for i in range(1, 5)},
+        )
 
     response = Response.objects.get(respondent=trondheim_staff)
     assert set(response.answers.values_list("value", flat=True)) == {5}
@@ -399,8 +494,9 @@ def _link_answers() -> dict[str, dict[str, int]]:
 
 
 def test_it_takes_one_anonymous_answer_per_link(ila: School, trondheim_leader: User) -> None:
-    [issued] = survey_links_create(assessment_round=open_round([ila]), school=ila, count=1,
-                                   actor=trondheim_leader)
+    [issued] = survey_links_create(
+        assessment_round=open_round([ila]), school=ila, count=1, actor=trondheim_leader
+    )
 
     responses = link_response_submit(token=issued.token, answers=_link_answers())
     with pytest.raises(ValidationError) as exc:
@@ -421,7 +517,9 @@ def test_it_stores_only_a_hash_of_the_link_token(ila: School) -> None:
 
 def test_it_refuses_an_expired_link(ila: School) -> None:
     [issued] = survey_links_create(assessment_round=open_round([ila]), school=ila, count=1)
-    SurveyLink.objects.filter(pk=issued.link.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    SurveyLink.objects.filter(pk=issued.link.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
 
     with pytest.raises(ValidationError) as exc:
         link_response_submit(token=issued.token, answers=_link_answers())
@@ -468,8 +566,15 @@ def test_it_makes_no_links_for_a_closed_round(ila: School) -> None:
 def test_it_logs_time(ila: School, trondheim_staff: User) -> None:
     adoption = adopt(ila, "3.2")
 
-    activity = activity_log(school=ila, staff=trondheim_staff, performed_on=today(), minutes=45,
-                            module=module(3), adoption=adoption, mode="akutt")
+    activity = activity_log(
+        school=ila,
+        staff=trondheim_staff,
+        performed_on=today(),
+        minutes=45,
+        module=module(3),
+        adoption=adoption,
+        mode="akutt",
+    )
 
     assert activity.minutes == 45
 
@@ -487,8 +592,13 @@ def test_it_logs_time(ila: School, trondheim_staff: User) -> None:
 def test_it_refuses_a_bad_activity(
     ila: School, trondheim_staff: User, change: dict[str, object], field: str, code: str
 ) -> None:
-    values: dict[str, object] = {"performed_on": today(), "minutes": 30, "module": module(3),
-                                 "mode": "planlagt", "adoption": adopt(ila, "3.2")}
+    values: dict[str, object] = {
+        "performed_on": today(),
+        "minutes": 30,
+        "module": module(3),
+        "mode": "planlagt",
+        "adoption": adopt(ila, "3.2"),
+    }
     values.update(change)
     if values["performed_on"] == "tomorrow":
         values["performed_on"] = today() + timedelta(days=1)
@@ -505,7 +615,9 @@ def test_it_refuses_a_bad_activity(
 # --- audit ---------------------------------------------------------------------------------------
 
 
-def test_it_audits_every_write_with_the_actor_and_the_school(ila: School, trondheim_leader: User) -> None:
+def test_it_audits_every_write_with_the_actor_and_the_school(
+    ila: School, trondheim_leader: User
+) -> None:
     adoption = adoption_create(school=ila, component=component("2.1"), actor=trondheim_leader)
     adoption_change_status(adoption=adoption, to_status="in_progress", actor=trondheim_leader)
 

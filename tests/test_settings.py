@@ -17,8 +17,12 @@ def _start(secret: str | None) -> subprocess.CompletedProcess[str]:
     env["RESEARCH_PSEUDONYM_KEY"] = "k" * 48
     if secret is not None:
         env["SECRET_KEY"] = secret
-    return subprocess.run(
-        [sys.executable, "-c", SETUP], env=env, capture_output=True, text=True, timeout=60,
+    return subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", SETUP],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
     )
 
