@@ -63,7 +63,7 @@ def test_it_refuses_links_to_components_of_another_version(
     )
 
     assert refused.status_code == 200
-    assert "Not in model version 8.0: 2.1 Veiledning av lærere" in refused.content.decode()
+    assert "Ikke i modellversjon 8.0: 2.1 Veiledning av lærere" in refused.content.decode()
     assert accepted.status_code == 302
     assert list(Resource.objects.get(version=model, key="ny").components.all()) == [component]
 
