@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("ressursbank/", include("catalog.urls")),
+    path("dashboards/", include("dashboards.urls")),
+    path("api/v1/dashboards/", include("dashboards.api_urls")),
     path("api/v1/", include("implementation.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: CSP forbids inline scripts.
