@@ -15,5 +15,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("ressursbank/", include("catalog.urls")),
+    path("forsker/", include("research.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("ressursbank/", include("catalog.urls")),
+    path("", include("research.tenant_urls")),
     path("dashboards/", include("dashboards.urls")),
     path("api/v1/dashboards/", include("dashboards.api_urls")),
     path("api/v1/", include("implementation.api.urls")),

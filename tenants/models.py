@@ -16,6 +16,10 @@ class Municipality(TenantMixin):
     )
     slug = models.SlugField(_("address"), max_length=50, unique=True, validators=[validate_slug])
     county = models.CharField(_("county"), max_length=2, choices=COUNTY_CHOICES)
+    # The municipality's coordinator can stop (and restart) sharing anonymized data with
+    # the research store (research.services.research_sharing_set); the next refresh of the
+    # store leaves a municipality that does not share out entirely.
+    shares_research_data = models.BooleanField(_("shares data with research"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Schemas are created explicitly by tenants.services.municipality_create, inside the

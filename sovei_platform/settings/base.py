@@ -43,6 +43,7 @@ SHARED_APPS = [
     "csp",
     "auditlog",
     "worker",
+    "research",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -61,7 +62,7 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 # New municipalities are cloned from a migrated template schema (measured faster than
 # running migrations; see docs/benchmarks.md). The template is kept current by
-# `migrate_schemas`, which treats it as a tenant of its own (tenants.provisioning).
+# `migrate_schemas`, which treats it as a tenant of its own (tenants.migration_executor).
 TENANT_CREATION_FAKES_MIGRATIONS = env.bool("TENANT_CREATION_FAKES_MIGRATIONS", default=True)
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MIGRATION_PROCESSES", default=4)
@@ -255,7 +256,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 3 * 3600},
     },
+    # Research store (research.refresh): nightly, after the full recomputation has run.
+    "research-refresh": {
+        "task": "research.tasks.refresh_research_store",
+        "schedule": crontab(hour=4, minute=30),
+        "options": {"expires": 3 * 3600},
+    },
 }
+
+# Research store: school/municipality pseudonyms are HMAC-SHA256 under this key (prod
+# refuses the development default; rotating it is documented in docs/research.md), and
+# individual-respondent measures are shown only for groups of at least this many.
+DEV_RESEARCH_PSEUDONYM_KEY = "dev-insecure-research-pseudonym-key"  # refused by prod
+RESEARCH_PSEUDONYM_KEY: str = env.str(
+    "RESEARCH_PSEUDONYM_KEY", default=DEV_RESEARCH_PSEUDONYM_KEY
+)
+RESEARCH_MIN_GROUP_SIZE: int = env.int("RESEARCH_MIN_GROUP_SIZE", default=5)
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 # Survey answers by link must not carry the respondent's address; staff writes don't need it.

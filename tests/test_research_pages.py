@@ -1,0 +1,156 @@
+"""The researcher pages: server-built plotly figures from the research store, filters by
+round, model version, county and size band, suppressed cells marked."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from accounts.models import User
+from research.selectors import Filters, cfir_profile
+
+from .conftest import client_for
+from .test_research_world import ResearchWorld, research_world
+
+__all__ = ["research_world"]
+
+
+def page(user: User, path: str, **filters: str) -> str:
+    client = client_for(user, "testserver")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # labels in the source language
+    response = client.get(path, filters)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def figure(html: str, dom_id: str) -> dict[str, Any]:
+    match = re.search(
+        rf'<script id="{dom_id}-data" type="application/json">(.*?)</script>', html, re.S
+    )
+    assert match, f"no figure {dom_id}"
+    return json.loads(match.group(1))  # type: ignore[no-any-return]
+
+
+def test_it_draws_the_fidelity_distribution_per_module_with_every_school(
+    research_world: ResearchWorld, researcher: User
+) -> None:
+    w = research_world
+
+    html = page(researcher, "/forsker/troskap/", semester=w.semester.code)
+
+    box = figure(html, "figure-fidelity")["data"][0]
+    # Modules are labelled "1. <title>" …; the overall category has no number.
+    overall = [
+        (school, y)
+        for x, y, school in zip(box["x"], box["y"], box["text"], strict=True)
+        if not x[0].isdigit()
+    ]
+    assert box["type"] == "box" and box["boxpoints"] == "all"
+    assert dict(overall) == {
+        w.school(w.ila): 58.3,
+        w.school(w.lade): 60.0,
+        w.school(w.zyxqvik): 100.0,
+        w.school(w.bratteberg): 83.3,
+    }
+    over_time = figure(html, "figure-fidelity-time")
+    assert len(set(over_time["data"][0]["x"])) == 2  # two semesters
+
+
+def test_it_filters_by_county(research_world: ResearchWorld, researcher: User) -> None:
+    w = research_world
+
+    html = page(researcher, "/forsker/troskap/", county="15")
+
+    schools = set(figure(html, "figure-fidelity")["data"][0]["text"])
+    assert schools == {w.school(w.bratteberg)}
+
+
+def test_it_filters_by_size_band_and_round(research_world: ResearchWorld, researcher: User) -> None:
+    w = research_world
+
+    html = page(researcher, "/forsker/troskap/", size_band="1000-4999", semester=w.earlier.code)
+
+    schools = set(figure(html, "figure-fidelity")["data"][0]["text"])
+    assert schools == {w.school(w.ila), w.school(w.lade)}
+
+
+def test_it_marks_suppressed_cells_on_the_outcomes_page(
+    research_world: ResearchWorld, researcher: User
+) -> None:
+    w = research_world
+
+    html = page(researcher, "/forsker/utfall/", county="15", semester=w.semester.code)
+
+    sus = figure(html, "figure-sus")
+    markers = [t for t in sus["data"] if t.get("marker", {}).get("symbol") == "x-open"]
+    assert len(markers) == 1 and markers[0]["y"] == [0]  # a cross on the axis, no value
+    assert 'class="suppressed"' in html
+    scales = figure(html, "figure-scales")
+    aim = next(t for t in scales["data"] if t["name"].startswith("AIM"))
+    assert aim["customdata"][-1][0] == 6  # Volda's 6 AIM respondents
+
+
+def test_it_shows_the_overall_outcomes_over_rounds(
+    research_world: ResearchWorld, researcher: User
+) -> None:
+    html = page(researcher, "/forsker/utfall/")
+
+    aim = next(t for t in figure(html, "figure-scales")["data"] if t["name"].startswith("AIM"))
+    assert [row[0] for row in aim["customdata"]] == [5, 22]  # earlier semester, this one
+    spread = figure(html, "figure-school-spread")
+    shown = {text.split(" ")[0] for trace in spread["data"] for text in trace["text"]}
+    assert shown and all(re.fullmatch(r"S-[0-9a-f]{12}", n) for n in shown)
+    assert research_world.school(research_world.ila) not in shown  # suppressed (3 < 5)
+
+
+def test_it_draws_stage_progress_and_durations(
+    research_world: ResearchWorld, researcher: User
+) -> None:
+    html = page(researcher, "/forsker/faser/")
+
+    progress = figure(html, "figure-stage-progress")
+    durations = figure(html, "figure-stage-days")
+    assert progress["layout"]["barmode"] == "stack"
+    counts = {trace["name"]: sum(trace["x"]) for trace in progress["data"]}
+    assert sum(counts.values()) == 2  # Ila and Zyxqvik have module 1 stages
+    assert 120 in durations["data"][0]["y"]  # Zyxqvik's ongoing installation
+
+
+def test_it_compares_determinants_of_high_and_low_fidelity_schools(
+    research_world: ResearchWorld, researcher: User
+) -> None:
+    w = research_world
+
+    profile = {
+        r.code: r
+        for r in cfir_profile(Filters(semester=w.semester.code, model_version="1.0"))
+        if r.level == "construct"
+    }
+    html = page(researcher, "/forsker/fremmere-og-hemmere/", semester=w.semester.code)
+
+    # High (≥ 70 %): Zyxqvik +2, Bratteberg +1. Low: Ila +2, Lade −1.
+    ia = profile["I.A"]
+    assert (ia.mean_all, ia.schools_all) == (Decimal("1"), 4)
+    assert (ia.mean_high, ia.schools_high) == (Decimal("1.5"), 2)
+    assert (ia.mean_low, ia.schools_low) == (Decimal("0.5"), 2)
+    traces = figure(html, "figure-cfir-constructs")["data"]
+    assert len(traces) == 3
+
+
+def test_it_shows_time_use_on_the_overview(research_world: ResearchWorld, researcher: User) -> None:
+    html = page(researcher, "/forsker/")
+
+    bars = figure(html, "figure-time-use")["data"]
+    assert {t["type"] for t in bars} == {"bar"}
+    assert round(sum(t["y"][0] for t in bars), 1) == 100.0
+
+
+def test_it_explains_an_empty_store(researcher: User) -> None:
+    html = page(researcher, "/forsker/troskap/")
+
+    assert "empty-state" in html
+    assert 'type="application/json"' not in html
