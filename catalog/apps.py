@@ -9,10 +9,22 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from .models import Component, ExampleTask, ModelVersion, Module, Resource
+        from .models import (
+            Component,
+            ExampleTask,
+            Instrument,
+            InstrumentDomain,
+            InstrumentItem,
+            ModelVersion,
+            Module,
+            Resource,
+        )
 
         auditlog.register(ModelVersion)
         auditlog.register(Module)
         auditlog.register(Component)
         auditlog.register(ExampleTask)
         auditlog.register(Resource, m2m_fields={"components", "example_tasks"})
+        auditlog.register(Instrument)
+        auditlog.register(InstrumentDomain)
+        auditlog.register(InstrumentItem)

@@ -5,3 +5,11 @@ class TenantsConfig(AppConfig):
     name = "tenants"
     verbose_name = "Municipalities"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from .models import Domain, Municipality
+
+        auditlog.register(Municipality)
+        auditlog.register(Domain)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_exists, tenant_context
 
+from accounts.models import User
 from implementation.models import School
 from tenants.models import Domain, Municipality
 from tenants.services import municipality_create
@@ -172,3 +174,17 @@ def test_the_command_explains_bad_input(world: World, db: None) -> None:
 
     assert "kommunenummer" in str(exc.value)
     assert not Municipality.objects.filter(slug="bodo").exists()
+
+
+def test_it_audits_the_new_municipality_with_its_actor(
+    world: World, db: None, platform_admin: User
+) -> None:
+    bodo = municipality_create(
+        name="Bodø",
+        kommunenummer="1804",
+        slug="bodo",
+        actor=platform_admin,
+    )
+
+    entries = LogEntry.objects.get_for_object(bodo)
+    assert [(e.action, e.actor) for e in entries] == [(LogEntry.Action.CREATE, platform_admin)]
