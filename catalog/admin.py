@@ -45,7 +45,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("code", "name_nb", "name_nn", "name_en")
     fieldsets = (
-        (None, {"fields": ("code", "status", "fidelity_threshold_percent")}),
+        (None, {"fields": ("code", "status", "fidelity_threshold_percent",
+                           "fidelity_min_rated_percent")}),
         (_("Name"), {"fields": ("name_nb", "name_nn", "name_en")}),
     )
     inlines = [ModuleInline]

@@ -48,7 +48,10 @@ PATTERN_MESSAGES = {
 }
 
 # Field order within each mapping; the exporter writes fields in this order.
-VERSION_FIELDS = ["code", *language_keys("name"), "status", "fidelity_threshold_percent"]
+VERSION_FIELDS = [
+    "code", *language_keys("name"), "status", "fidelity_threshold_percent",
+    "fidelity_min_rated_percent",
+]
 MODULE_FIELDS = ["number", *language_keys("title"), *language_keys("description"), "components"]
 COMPONENT_FIELDS = [
     "number", *language_keys("title"), *language_keys("description"), "example_tasks"
@@ -129,6 +132,7 @@ VERSION_SCHEMA = _object(
         **_texts("name", 200),
         "status": {"enum": list(VersionStatus.values)},
         "fidelity_threshold_percent": {"type": "integer", "minimum": 1, "maximum": 100},
+        "fidelity_min_rated_percent": {"type": "integer", "minimum": 1, "maximum": 100},
     },
 )
 SCHEMA: dict[str, Any] = {

@@ -46,6 +46,15 @@ class ModelVersion(TranslatedMixin, models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text=_("A school implements the model with fidelity at or above this score."),
     )
+    fidelity_min_rated_percent = models.PositiveSmallIntegerField(
+        _("minimum share rated for a fidelity score (%)"),
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_(
+            "A fidelity score counts as measured only when at least this share of the adopted "
+            "components is rated (not started counts as rated, with 0 points)."
+        ),
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=VersionStatus.choices, default=VersionStatus.DRAFT
     )
@@ -63,6 +72,11 @@ class ModelVersion(TranslatedMixin, models.Model):
                 condition=models.Q(fidelity_threshold_percent__gte=1)
                 & models.Q(fidelity_threshold_percent__lte=100),
                 name="catalog_version_threshold_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fidelity_min_rated_percent__gte=1)
+                & models.Q(fidelity_min_rated_percent__lte=100),
+                name="catalog_version_min_rated_range",
             ),
         ]
 

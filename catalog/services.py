@@ -44,6 +44,7 @@ M = TypeVar("M", bound=models.Model)
 DEFAULTS: dict[str, Any] = {
     "status": VersionStatus.DRAFT,
     "fidelity_threshold_percent": 70,
+    "fidelity_min_rated_percent": 80,
     "language": "",
 }
 

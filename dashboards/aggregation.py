@@ -27,7 +27,8 @@ Exactness. The rules are those of ``implementation.scoring`` and the results are
 numbers: sums and counts are integers; every score is one division of exact values, so a
 ROUND_HALF_UP tie is exact in PostgreSQL's ``numeric`` (``round(numeric, n)`` rounds half
 away from zero, like ``ROUND_HALF_UP``); thresholds are compared on integers
-(``points × 50 ≥ threshold × rated``). Means of means and standard deviations go through
+(``points × 50 ≥ threshold × rated``, and the share rated ``rated × 100 ≥ minimum ×
+(rated + unrated)``). Means of means and standard deviations go through
 ``numeric`` with 20 decimals and are rounded to 12 decimals before the displayed places,
 which removes the last-digit error of the intermediate divisions (a tie in scoring's exact
 arithmetic is then a tie here too). ``tests/test_aggregates.py`` compares the rows with
@@ -46,10 +47,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from implementation.models import STAGE_ORDER, SYSTEMATIC_MODES
+from sovei_platform.privacy import min_group_size
 
 logger = logging.getLogger(__name__)
 
 FIDELITY = "fidelity"
+NOT_STARTED = "not_started"  # implementation.models.UnratedReason: scored as 0 points
 CFIR = "cfir"
 OUTCOME_INSTRUMENTS = ("aim", "iam", "fim", "sus")
 SUS = "sus"
@@ -70,13 +73,16 @@ def _exact_ratio(numerator: str, denominator: str) -> str:
 FIDELITY_SQL = f"""
 INSERT INTO dashboards_fidelityaggregate
     (school_id, round_id, module_id, module_number, points, max_points, rated_count,
-     unrated_count, percent, threshold_percent, meets_threshold, local_points,
-     local_rated_count, local_unrated_count, computed_at)
+     unrated_count, not_started_count, percent, rated_share_percent, min_rated_percent,
+     measured, threshold_percent, meets_threshold, local_points, local_rated_count,
+     local_unrated_count, computed_at)
 WITH ratings AS (
     SELECT r.round_id,
            COALESCE(c.module_id, lc.module_id) AS module_id,
            ad.local_component_id IS NOT NULL AS is_local,
-           a.value
+           a.value,
+           (a.value IS NULL AND a.unrated_reason IS NOT DISTINCT FROM '{NOT_STARTED}')
+               AS not_started
     FROM implementation_response r
     JOIN catalog_instrument i ON i.id = r.instrument_id AND i.code = '{FIDELITY}'
     JOIN implementation_answer a ON a.response_id = r.id
@@ -88,24 +94,36 @@ WITH ratings AS (
     SELECT round_id,
            CASE WHEN GROUPING(module_id) = 0 THEN module_id END AS module_id,
            COALESCE(SUM(value) FILTER (WHERE NOT is_local), 0) AS points,
-           COUNT(value) FILTER (WHERE NOT is_local) AS rated,
-           COUNT(*) FILTER (WHERE value IS NULL AND NOT is_local) AS unrated,
+           COUNT(*) FILTER (WHERE (value IS NOT NULL OR not_started) AND NOT is_local) AS rated,
+           COUNT(*) FILTER (WHERE value IS NULL AND NOT not_started AND NOT is_local)
+               AS unrated,
+           COUNT(*) FILTER (WHERE not_started AND NOT is_local) AS not_started_n,
            COALESCE(SUM(value) FILTER (WHERE is_local), 0) AS local_points,
-           COUNT(value) FILTER (WHERE is_local) AS local_rated,
-           COUNT(*) FILTER (WHERE value IS NULL AND is_local) AS local_unrated
+           COUNT(*) FILTER (WHERE (value IS NOT NULL OR not_started) AND is_local)
+               AS local_rated,
+           COUNT(*) FILTER (WHERE value IS NULL AND NOT not_started AND is_local)
+               AS local_unrated
     FROM ratings
     GROUP BY GROUPING SETS ((round_id, module_id), (round_id))
+), judged AS (
+    SELECT s.*, v.fidelity_threshold_percent AS threshold,
+           v.fidelity_min_rated_percent AS min_rated,
+           s.rated > 0 AND s.rated * 100 >= v.fidelity_min_rated_percent * (s.rated + s.unrated)
+               AS measured
+    FROM summed s
+    JOIN implementation_assessmentround ar ON ar.id = s.round_id
+    JOIN catalog_modelversion v ON v.id = ar.model_version_id
 )
-SELECT %(school_id)s, s.round_id, s.module_id, m.number, s.points, 2 * s.rated, s.rated,
-       s.unrated,
-       CASE WHEN s.rated > 0 THEN round((s.points * 50)::numeric / s.rated, 1) END,
-       v.fidelity_threshold_percent,
-       CASE WHEN s.rated > 0 THEN s.points * 50 >= v.fidelity_threshold_percent * s.rated END,
-       s.local_points, s.local_rated, s.local_unrated, now()
-FROM summed s
-JOIN implementation_assessmentround ar ON ar.id = s.round_id
-JOIN catalog_modelversion v ON v.id = ar.model_version_id
-LEFT JOIN catalog_module m ON m.id = s.module_id
+SELECT %(school_id)s, j.round_id, j.module_id, m.number, j.points, 2 * j.rated, j.rated,
+       j.unrated, j.not_started_n,
+       CASE WHEN j.rated > 0 THEN round((j.points * 50)::numeric / j.rated, 1) END,
+       CASE WHEN j.rated + j.unrated > 0
+            THEN round((j.rated * 100)::numeric / (j.rated + j.unrated), 1) END,
+       j.min_rated, j.measured, j.threshold,
+       CASE WHEN j.measured THEN j.points * 50 >= j.threshold * j.rated END,
+       j.local_points, j.local_rated, j.local_unrated, now()
+FROM judged j
+LEFT JOIN catalog_module m ON m.id = j.module_id
 """
 
 _STAGES_VALUES = ", ".join(
@@ -156,10 +174,15 @@ LEFT JOIN catalog_module m ON m.id = mo.module_id
 
 _OUTCOME_CODES = ", ".join(f"'{code}'" for code in OUTCOME_INSTRUMENTS)
 
+# Survey results come only from released groups (implementation.services.releases): a
+# school's own groups of at least k answers. The answers of the school that are not in them
+# are counted, never scored here: pooled with other schools (n_pooled), not shown
+# (n_withheld: the round is open, fewer than k answered, or they wait for k more after a
+# reopening) or incomplete (n_incomplete).
 OUTCOME_SQL = f"""
 INSERT INTO dashboards_outcomeaggregate
-    (school_id, round_id, instrument, n, n_incomplete, places, mean, sd, mean_exact,
-     computed_at)
+    (school_id, round_id, instrument, n, n_pooled, n_withheld, n_incomplete, places, mean,
+     sd, mean_exact, computed_at)
 WITH instruments AS (
     SELECT i.id, i.code, COUNT(it.id) AS n_items
     FROM catalog_instrument i
@@ -168,35 +191,40 @@ WITH instruments AS (
     GROUP BY i.id, i.code
 ), respondents AS (
     SELECT r.round_id, ins.code, ins.n_items, r.id,
-           COUNT(a.value) AS answered,
-           SUM(a.value) AS total,
-           SUM(CASE WHEN mod(it.number, 2) = 1 THEN a.value - 1 ELSE 5 - a.value END)
-               AS sus_total
+           COUNT(a.value) = ins.n_items AS complete,
+           CASE WHEN sr.id IS NULL OR sr.n < %(k)s THEN 'withheld'
+                WHEN sr.school_id IS NULL THEN 'pooled' ELSE 'own' END AS released
     FROM implementation_response r
     JOIN instruments ins ON ins.id = r.instrument_id
     LEFT JOIN implementation_answer a ON a.response_id = r.id AND a.item_id IS NOT NULL
-    LEFT JOIN catalog_instrumentitem it ON it.id = a.item_id
-    WHERE r.school_id = %(school_id)s
-    GROUP BY r.round_id, ins.code, ins.n_items, r.id
-), scored AS (
+    LEFT JOIN implementation_surveyrelease sr ON sr.id = r.release_id
+    WHERE r.school_id = %(school_id)s AND r.respondent_kind IN ('staff', 'link')
+    GROUP BY r.round_id, ins.code, ins.n_items, r.id, sr.id, sr.n, sr.school_id
+), counts AS (
     SELECT round_id, code,
-           CASE WHEN answered = n_items THEN
-               CASE WHEN code = '{SUS}' THEN sus_total * 2.5
-                    ELSE {_exact_ratio("total", "n_items")} END
-           END AS score
+           COUNT(*) FILTER (WHERE complete AND released = 'pooled') AS n_pooled,
+           COUNT(*) FILTER (WHERE complete AND released = 'withheld') AS n_withheld,
+           COUNT(*) FILTER (WHERE NOT complete) AS n_incomplete
     FROM respondents
-), summary AS (
-    SELECT round_id, code,
-           CASE WHEN code = '{SUS}' THEN 1 ELSE 2 END AS places,
-           COUNT(score) AS n,
-           COUNT(*) - COUNT(score) AS n_incomplete,
-           CASE WHEN COUNT(score) > 0 THEN {_exact_ratio("SUM(score)", "COUNT(score)")} END
-               AS mean_exact,
-           stddev_samp(score) AS sd
-    FROM scored
     GROUP BY round_id, code
+), released AS (
+    SELECT sr.round_id, i.code, SUM(sr.n) AS n, SUM(sr.total) AS s, SUM(sr.total_squares) AS q
+    FROM implementation_surveyrelease sr
+    JOIN catalog_instrument i ON i.id = sr.instrument_id
+    WHERE sr.school_id = %(school_id)s AND sr.n >= %(k)s
+    GROUP BY sr.round_id, i.code
+), summary AS (
+    SELECT c.round_id, c.code,
+           CASE WHEN c.code = '{SUS}' THEN 1 ELSE 2 END AS places,
+           COALESCE(g.n, 0) AS n, c.n_pooled, c.n_withheld, c.n_incomplete,
+           CASE WHEN g.n > 0 THEN {_exact_ratio("g.s", "g.n")} END AS mean_exact,
+           CASE WHEN g.n > 1
+                THEN sqrt(greatest({_exact_ratio("g.q - g.s * g.s / g.n", "g.n - 1")}, 0))
+           END AS sd
+    FROM counts c
+    LEFT JOIN released g ON g.round_id = c.round_id AND g.code = c.code
 )
-SELECT %(school_id)s, round_id, code, n, n_incomplete, places,
+SELECT %(school_id)s, round_id, code, n, n_pooled, n_withheld, n_incomplete, places,
        {_guarded("mean_exact", "places")}, {_guarded("sd", "places")},
        round(mean_exact, 20), now()
 FROM summary
@@ -392,7 +420,7 @@ WITH school_values (metric, round_id, module_id, module_number, key, places, val
 AS (
     SELECT 'fidelity', round_id, module_id, module_number, '', 1,
            {_exact_ratio("points * 100", "max_points")}, meets_threshold
-    FROM dashboards_fidelityaggregate WHERE rated_count > 0
+    FROM dashboards_fidelityaggregate WHERE measured
     UNION ALL
     SELECT 'outcome', round_id, NULL::bigint, NULL::integer, instrument, places, mean_exact,
            NULL::boolean
@@ -502,7 +530,7 @@ def recompute_school(school_id: int, *, as_of: date | None = None) -> dict[str, 
     A school that no longer exists ends up with no rows (its marker is how its aggregates
     get removed)."""
     as_of = as_of or _today()
-    params: dict[str, Any] = {"school_id": school_id, "as_of": as_of}
+    params: dict[str, Any] = {"school_id": school_id, "as_of": as_of, "k": min_group_size()}
     started = time.perf_counter()
     rows: dict[str, int] = {}
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:

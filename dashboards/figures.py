@@ -111,6 +111,7 @@ class RoundRef:
     id: int
     name: str
     opens_on: date
+    is_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,12 @@ class SchoolRef:
 
 @dataclass(frozen=True)
 class FidelityRow:
-    """One ``FidelityAggregate`` row: school × round × module (module None = overall)."""
+    """One ``FidelityAggregate`` row: school × round × module (module None = overall).
+
+    ``rated_count`` components are scored (``not_started_count`` of them as 0 points),
+    ``unrated_count`` are left out (not applicable, not assessed); the score is ``measured``
+    when the share rated reaches ``min_rated_percent``, and only then is it judged against
+    the threshold."""
 
     school_id: int
     round_id: int
@@ -139,7 +145,11 @@ class FidelityRow:
     max_points: int
     rated_count: int
     unrated_count: int
+    not_started_count: int
     percent: Decimal | None
+    rated_share_percent: Decimal | None
+    min_rated_percent: int
+    measured: bool
     threshold_percent: int
     meets_threshold: bool | None
 
@@ -212,6 +222,8 @@ class OutcomeRow:
     n_incomplete: int
     mean: Decimal | None
     sd: Decimal | None
+    n_pooled: int = 0
+    n_withheld: int = 0
 
 
 @dataclass(frozen=True)
@@ -583,6 +595,47 @@ def _module_sort(number: int | None) -> int:
 # --- School: fidelity per module over rounds -----------------------------------------------
 
 
+def fidelity_rated(row: FidelityRow) -> str:
+    """"4 of 4 rated": how many of the adopted components the score rests on."""
+    return ngettext("%(rated)s of %(total)s rated", "%(rated)s of %(total)s rated",
+                    row.rated_count) % {"rated": row.rated_count,
+                                        "total": row.rated_count + row.unrated_count}
+
+
+def fidelity_not_measured(row: FidelityRow) -> str:
+    """"not measured: only 1 of 8 rated" (fewer rated than the model version's minimum)."""
+    return ngettext("not measured: only %(rated)s of %(total)s rated",
+                    "not measured: only %(rated)s of %(total)s rated",
+                    row.rated_count) % {"rated": row.rated_count,
+                                        "total": row.rated_count + row.unrated_count}
+
+
+def fidelity_label(row: FidelityRow) -> str:
+    """"62.5 % (4 of 4 rated)", "100.0 % (not measured: only 1 of 8 rated)"; "–" without a
+    score. The share rated always stands next to the score."""
+    if row.percent is None:
+        return "–"
+    share = fidelity_rated(row) if row.measured else fidelity_not_measured(row)
+    return f"{num(row.percent)} % ({share})"
+
+
+def fidelity_hover(row: FidelityRow) -> str:
+    """The label with the points it rests on, the components not started and, for a score
+    that is not measured, the minimum share rated."""
+    if row.rated_count == 0:
+        return _("no component rated (%(unrated)s left unrated)") % {"unrated": row.unrated_count}
+    text = fidelity_label(row) + " – " + _("%(points)s of %(max)s points") % {
+        "points": row.points, "max": row.max_points}
+    if row.not_started_count:
+        text += ", " + ngettext("%(count)s not started (0 points)",
+                                "%(count)s not started (0 points)",
+                                row.not_started_count) % {"count": row.not_started_count}
+    if not row.measured:
+        text += "<br>" + _("A score is measured when at least %(min)s %% of the components "
+                           "are rated.") % {"min": row.min_rated_percent}
+    return text
+
+
 def fidelity_over_rounds(
     rows: Sequence[FidelityRow], *, rounds: Sequence[RoundRef], modules: Sequence[ModuleRef]
 ) -> Chart:
@@ -622,17 +675,7 @@ def fidelity_over_rounds(
     def hover(row: FidelityRow | None) -> str:
         if row is None:
             return _("no self-assessment in this round")
-        if row.rated_count == 0:
-            return _("no component rated (%(unrated)s left unrated)") % {
-                "unrated": row.unrated_count
-            }
-        text = _("%(percent)s %% – %(points)s of %(max)s points, %(rated)s rated") % {
-            "percent": num(row.percent), "points": row.points, "max": row.max_points,
-            "rated": row.rated_count,
-        }
-        if row.unrated_count:
-            text += ", " + _("%(unrated)s not rated") % {"unrated": row.unrated_count}
-        return text
+        return fidelity_hover(row)
 
     traces: list[go.BaseTraceType] = []
     series: list[tuple[int | None, str, str, str, int]] = []
@@ -655,12 +698,23 @@ def fidelity_over_rounds(
             mode="lines+markers",
             connectgaps=False,
             line={"color": colour, "width": width},
-            marker={"color": colour, "symbol": symbol, "size": 10 if series_id is None else 8},
+            # A score that is not measured (too few components rated) is a hollow marker.
+            marker={"color": colour, "size": 10 if series_id is None else 8,
+                    "symbol": [symbol if p is None or p.measured else f"{symbol}-open"
+                               for p in points],
+                    "line": {"color": colour, "width": 2}},
         ))
         for assessment_round, point in zip(ordered, points, strict=True):
             if point is not None and point.rated_count == 0:
                 notes.append(_("%(round)s, %(module)s: no component was rated.")
                              % {"round": assessment_round.name, "module": name})
+            elif point is not None and not point.measured:
+                notes.append(f"{assessment_round.name}, {name}: {fidelity_not_measured(point)}.")
+    if any(r.rated_count and not r.measured for r in rows):
+        notes.append(_(
+            "Hollow markers: not measured. Fewer than %(min)s %% of the adopted components "
+            "were rated, so the score is not judged against the threshold."
+        ) % {"min": max(r.min_rated_percent for r in rows)})
 
     thresholds: list[float | None] = []
     for assessment_round in ordered:
@@ -687,8 +741,7 @@ def fidelity_over_rounds(
         headers=[_("Round"), *[s[1] for s in series]],
         rows=[
             [r.name, *[
-                num(cell[(s[0], r.id)].percent) + " %" if (s[0], r.id) in cell
-                and cell[(s[0], r.id)].percent is not None else "–"
+                fidelity_label(cell[(s[0], r.id)]) if (s[0], r.id) in cell else "–"
                 for s in series
             ]]
             for r in ordered
@@ -961,35 +1014,46 @@ def _step_group(step: StepRow, as_of: date) -> str:
 # --- School: implementation outcomes (AIM, IAM, FIM) and SUS over rounds -------------------
 
 
-def outcomes_over_rounds(rows: Sequence[OutcomeRow], *, rounds: Sequence[RoundRef]) -> Chart:
-    key = "outcomes"
-    title = _("Acceptability, appropriateness, feasibility and usability over the rounds")
-    description = _(
-        "Mean staff ratings per assessment round: AIM, IAM and FIM on their 1–5 scale "
-        "(left), SUS on its 0–100 scale (right). The hover text gives the number of "
-        "complete answers (n) and the standard deviation."
-    )
-    ordered = _round_order(rounds)
-    measured = [r for r in rows if r.n > 0 and r.mean is not None]
-    if not measured:
-        message = _(
-            "No complete staff survey answers (AIM, IAM, FIM, SUS) yet. Staff answer them in "
-            "an assessment round, with their own account or a one-time link."
-        )
-        if rows:
-            message += " " + _("Answers with missing items are left out of the means.")
-        return _empty(key, title, description, message, rows=list(rows),
-                      related={"rounds": list(ordered)})
-    round_ids = {r.id for r in ordered}
-    ordered += [RoundRef(rid, str(rid), date.min) for rid in
-                sorted({r.round_id for r in rows} - round_ids)]
-    names = [r.name for r in ordered]
-    cell = {(r.instrument, r.round_id): r for r in rows}
+def _outcome_notes(rows: Sequence[OutcomeRow], rounds: Sequence[RoundRef], k: int
+                   ) -> list[str]:
+    """Per round, why results are not (all) shown: counts only, never a value."""
     notes: list[str] = []
-    for assessment_round in ordered:
-        if not any(r.round_id == assessment_round.id and r.n > 0 for r in rows):
-            notes.append(_("%(round)s: no complete staff survey answers.")
-                         % {"round": assessment_round.name})
+    for assessment_round in rounds:
+        of_round = [r for r in rows if r.round_id == assessment_round.id]
+        shown = max((r.n for r in of_round), default=0)
+        withheld = max((r.n_withheld for r in of_round), default=0)
+        pooled = max((r.n_pooled for r in of_round), default=0)
+        name = assessment_round.name
+        if not of_round:
+            notes.append(_("%(round)s: no complete staff survey answers.") % {"round": name})
+        elif assessment_round.is_open:
+            notes.append(ngettext(
+                "%(round)s is open: results are shown when the round has closed "
+                "(%(count)s complete answer so far).",
+                "%(round)s is open: results are shown when the round has closed "
+                "(%(count)s complete answers so far).",
+                withheld + shown) % {"round": name, "count": withheld + shown})
+        elif shown == 0 and pooled:
+            notes.append(ngettext(
+                "%(round)s: fewer than %(k)s answered at this school; its %(count)s answer is "
+                "counted only in the municipality's combined result for small schools.",
+                "%(round)s: fewer than %(k)s answered at this school; its %(count)s answers "
+                "are counted only in the municipality's combined result for small schools.",
+                pooled) % {"round": name, "k": k, "count": pooled})
+        elif shown == 0 and withheld:
+            notes.append(ngettext(
+                "%(round)s: %(count)s complete answer — fewer than %(k)s, so no result is shown "
+                "(with so few, someone could work out what a person answered).",
+                "%(round)s: %(count)s complete answers — fewer than %(k)s, so no result is shown "
+                "(with so few, someone could work out what a person answered).",
+                withheld) % {"round": name, "k": k, "count": withheld})
+        elif withheld:
+            notes.append(ngettext(
+                "%(round)s: %(count)s answer came in after the results were published; it is "
+                "added when at least %(k)s new answers have come in.",
+                "%(round)s: %(count)s answers came in after the results were published; they "
+                "are added when at least %(k)s new answers have come in.",
+                withheld) % {"round": name, "k": k, "count": withheld})
     incomplete = sum(r.n_incomplete for r in rows)
     if incomplete:
         notes.append(ngettext(
@@ -997,10 +1061,48 @@ def outcomes_over_rounds(rows: Sequence[OutcomeRow], *, rounds: Sequence[RoundRe
             "%(count)s answers with missing items are left out of the means.",
             incomplete,
         ) % {"count": incomplete})
+    return notes
+
+
+def outcomes_over_rounds(rows: Sequence[OutcomeRow], *, rounds: Sequence[RoundRef],
+                         min_group_size: int = 5) -> Chart:
+    """Released results only: a round's means are shown once it has closed and for a group
+    of at least ``min_group_size`` complete answers (``dashboards.aggregation``); the notes
+    say why anything else is not shown."""
+    key = "outcomes"
+    k = min_group_size
+    title = _("Acceptability, appropriateness, feasibility and usability over the rounds")
+    description = _(
+        "Mean staff ratings per assessment round: AIM, IAM and FIM on their 1–5 scale "
+        "(left), SUS on its 0–100 scale (right). The hover text gives the number of "
+        "complete answers (n) and the standard deviation. Results are shown when the round "
+        "has closed, and only for at least %(k)s answers, so that nobody's answers can be "
+        "worked out."
+    ) % {"k": k}
+    ordered = _round_order(rounds)
+    measured = [r for r in rows if r.n > 0 and r.mean is not None]
+    notes = _outcome_notes(rows, ordered, k)
+    if not measured:
+        if any(r.n_withheld or r.n_pooled for r in rows):
+            message = " ".join(notes)
+        else:
+            message = _(
+                "No complete staff survey answers (AIM, IAM, FIM, SUS) yet. Staff answer them "
+                "in an assessment round, with their own account or a one-time link."
+            )
+            if rows:
+                message += " " + _("Answers with missing items are left out of the means.")
+        return _empty(key, title, description, message, rows=list(rows),
+                      related={"rounds": list(ordered)}, notes=notes)
+    round_ids = {r.id for r in ordered}
+    ordered += [RoundRef(rid, str(rid), date.min) for rid in
+                sorted({r.round_id for r in rows} - round_ids)]
+    names = [r.name for r in ordered]
+    cell = {(r.instrument, r.round_id): r for r in rows}
 
     def hover(row: OutcomeRow | None, places: int) -> str:
         if row is None or row.n == 0 or row.mean is None:
-            return _("no complete answers")
+            return _("not shown") if row is not None else _("no complete answers")
         text = f"{num(row.mean, places)} (n = {row.n}"
         if row.sd is not None:
             text += f", {_('sd')} {num(row.sd, places)}"
@@ -1384,7 +1486,8 @@ def fidelity_heatmap(
     description = _(
         "Fidelity self-assessment score in per cent for every school (rows) and module "
         "(columns) in the chosen round. Blue: at or above the threshold; orange to red: "
-        "below. Grey: no rating."
+        "below. Grey: no rating, or a score in brackets that is not measured because too "
+        "few components were rated."
     )
     if assessment_round is None:
         return _empty(key, title, description, _(
@@ -1410,34 +1513,53 @@ def fidelity_heatmap(
     cell = {(r.school_id, r.module_id): r for r in rows}
     threshold = rows[0].threshold_percent
     z: list[list[float | None]] = []
+    # Scores that are not measured: a grey cell of their own, the value in brackets.
+    unmeasured_z: list[list[float | None]] = []
+    unmeasured_text: list[list[str]] = []
     text: list[list[str]] = []
     hover: list[list[str]] = []
+    table_rows: list[list[str]] = []
     missing: list[str] = []
     for school in shown_schools:
         z_row: list[float | None] = []
+        unmeasured_row: list[float | None] = []
+        unmeasured_text_row: list[str] = []
         text_row: list[str] = []
         hover_row: list[str] = []
+        table_row: list[str] = [school.name]
         if not any(r.school_id == school.id for r in rows):
             missing.append(school.name)
         for mid, label in zip(columns, column_labels, strict=True):
             r = cell.get((school.id, mid))
+            where = f"{school.name}<br>{label.replace('<br>', ' ')}: "
             if r is None or r.percent is None:
                 z_row.append(None)
+                unmeasured_row.append(None)
+                unmeasured_text_row.append("")
                 text_row.append("–")
-                hover_row.append(f"{school.name}<br>{label.replace('<br>', ' ')}: " + (
+                table_row.append("–")
+                hover_row.append(where + (
                     _("no rating") if r is None else _("no component rated")))
+                continue
+            hover_row.append(where + fidelity_hover(r)
+                             + ("<br>" + _("reaches the threshold") if r.meets_threshold else ""))
+            table_row.append(fidelity_label(r) + (" ✓" if r.meets_threshold else ""))
+            if not r.measured:
+                z_row.append(None)
+                text_row.append("")
+                unmeasured_row.append(float(r.percent))
+                unmeasured_text_row.append(f"({num(r.percent)})")
                 continue
             z_row.append(float(r.percent))
             text_row.append(num(r.percent) + (" ✓" if r.meets_threshold else ""))
-            hover_row.append(
-                f"{school.name}<br>{label.replace('<br>', ' ')}: {num(r.percent)} % – "
-                + _("%(points)s of %(max)s points, %(rated)s rated") % {
-                    "points": r.points, "max": r.max_points, "rated": r.rated_count}
-                + ("<br>" + _("reaches the threshold") if r.meets_threshold else "")
-            )
+            unmeasured_row.append(None)
+            unmeasured_text_row.append("")
         z.append(z_row)
+        unmeasured_z.append(unmeasured_row)
+        unmeasured_text.append(unmeasured_text_row)
         text.append(text_row)
         hover.append(hover_row)
+        table_rows.append(table_row)
     y_labels = [f'<a href="{s.url}">{s.name}</a>' if s.url else s.name for s in shown_schools]
     trace = go.Heatmap(
         z=z, x=column_labels, y=y_labels, text=text, texttemplate="%{text}",
@@ -1447,21 +1569,31 @@ def fidelity_heatmap(
                   "tickvals": [0, 25, 50, threshold, 100]},
         hoverongaps=False,
     )
+    traces: list[go.BaseTraceType] = [trace]
     notes = [_("✓ = at or above the threshold of %(threshold)s %%.") % {"threshold": threshold}]
+    if any(value is not None for row in unmeasured_z for value in row):
+        traces.append(go.Heatmap(
+            z=unmeasured_z, x=column_labels, y=y_labels, text=unmeasured_text,
+            texttemplate="%{text}",
+            customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+            zmin=0, zmax=100, colorscale=[[0, NO_VALUE], [1, NO_VALUE]], showscale=False,
+            xgap=2, ygap=2, hoverongaps=False, name=_("not measured"),
+        ))
+        notes.append(_(
+            "(In brackets) = not measured: fewer than %(min)s %% of the adopted components "
+            "were rated, so the score is not judged against the threshold."
+        ) % {"min": max(r.min_rated_percent for r in rows)})
     if missing:
         notes.append(_("No fidelity self-assessment in this round from: %(schools)s.")
                      % {"schools": ", ".join(missing)})
     figure = _figure(
-        [trace], title=title, description=description,
+        traces, title=title, description=description,
         height=max(300, 150 + 34 * len(shown_schools)),
         xaxis={"type": "category", "side": "top", "showgrid": False, "tickangle": 0},
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False},
         plot_bgcolor=NO_VALUE,
     )
-    table = Table(
-        headers=[_("School"), *column_labels],
-        rows=[[s.name, *t] for s, t in zip(shown_schools, text, strict=True)],
-    )
+    table = Table(headers=[_("School"), *column_labels], rows=table_rows)
     return Chart(key=key, title=title, description=description, figure=figure, notes=notes,
                  rows=list(rows), related={"schools": list(shown_schools)}, table=table)
 
@@ -1534,7 +1666,10 @@ def fidelity_spread(
                 line={"color": THRESHOLD_COLOUR, "dash": "dot", "width": 2},
                 hovertemplate=_("Fidelity threshold: %{y} %") + "<extra></extra>",
             ))
-    notes: list[str] = []
+    notes: list[str] = [_(
+        "Only measured scores are compared: a school that rated too few of its adopted "
+        "components (below the model version's minimum share) is left out of the spread."
+    )]
     single = [r.name for r, p in zip(ordered, points, strict=True) if p.n_schools < 2]
     if single:
         notes.append(_("Only one school rated in %(rounds)s: no spread to show there.")

@@ -11,7 +11,9 @@ Reading them for charts
 -----------------------
 * **Not measured is absent or NULL, never 0.** A round without fidelity answers has no
   ``FidelityAggregate`` rows; a module whose components were all left unrated has a row
-  with ``rated_count = 0`` and ``percent``/``meets_threshold`` NULL. A stage without
+  with ``rated_count = 0`` and ``percent``/``meets_threshold`` NULL; a score resting on too
+  small a share of rated components has ``measured`` false and ``meets_threshold`` NULL
+  (its ``percent`` is shown, marked as not measured). A stage without
   strategy steps has ``steps_share`` NULL; a scale nobody completed has ``mean`` NULL.
   Show an explained empty state for those, not a zero.
 * **Last updated.** ``AggregateStatus`` has one row per school (and one with
@@ -31,11 +33,16 @@ Tables (one row per …)
 ----------------------
 ``FidelityAggregate``  school × round × module (+ module NULL = overall, pooled over all
     rated components, *not* the mean of module percentages). ``points``, ``max_points``
-    (2 × rated), ``rated_count``, ``unrated_count``, ``percent`` (1 decimal),
+    (2 × rated), ``rated_count`` (components scored: rated 0–2, or not started = 0 points;
+    ``not_started_count`` of them), ``unrated_count`` (left out: not applicable this round
+    or not assessed), ``percent`` (1 decimal, over the rated components),
+    ``rated_share_percent`` (rated / (rated + unrated), 1 decimal), ``measured`` (at least
+    one rated and the share reaches ``min_rated_percent``, the model version's minimum),
     ``threshold_percent`` (the round's model version) and ``meets_threshold`` (exact
-    comparison). Local components (a school's own additions) are rated but left out of
-    fidelity *to the shared model*; they are counted in ``local_points``/
-    ``local_rated_count``/``local_unrated_count``. Chart: fidelity per module over rounds
+    comparison; NULL unless measured). Local components (a school's own additions) are
+    rated but left out of fidelity *to the shared model*; they are counted in
+    ``local_points``/``local_rated_count``/``local_unrated_count``. Chart: fidelity per
+    module over rounds
     (x = round, y = percent, one line per module; threshold line), schools × modules
     heatmap (coordinator).
 ``StageAggregate``  school × module × NIRN stage (all five stages for every module that has
@@ -46,10 +53,14 @@ Tables (one row per …)
     (done / total, 2 decimals, NULL without steps) and ``is_furthest`` (the latest stage
     with an entry date: the school's current stage for the module). Chart: stage timeline
     (Gantt from entered/exited), stage progress per school (rows with ``is_furthest``).
-``OutcomeAggregate``  school × round × instrument (``aim``, ``iam``, ``fim``, ``sus``):
-    ``n`` complete respondents, ``n_incomplete`` left out (any item missing), ``mean`` and
-    ``sd`` (sample SD, NULL for n < 2) rounded to ``places`` (2; SUS 1), ``mean_exact``
-    (unrounded, for spreads). Only rounds with at least one response have a row.
+``OutcomeAggregate``  school × round × instrument (``aim``, ``iam``, ``fim``, ``sus``), from
+    the school's *released groups* only (``implementation.SurveyRelease``: at least k
+    complete answers of a closed round; docs/research.md): ``n`` their answers, ``mean``
+    and ``sd`` (sample SD) rounded to ``places`` (2; SUS 1), ``mean_exact`` (unrounded, for
+    spreads); NULL when nothing is released. Counts of the other answers: ``n_pooled``
+    (released only in the municipality's group of small schools), ``n_withheld`` (not
+    shown: the round is open, or fewer than k), ``n_incomplete`` (any item missing). Only
+    rounds with at least one response have a row.
 ``CfirAggregate``  school × round × (level, code). ``level = 'item'``: each rated item (a
     construct or a subconstruct); ``'construct'``: each top-level construct (a group's
     mean is the mean of its rated subconstructs; a construct without subconstructs has the
@@ -176,7 +187,11 @@ class FidelityAggregate(models.Model):
     max_points = models.PositiveIntegerField()
     rated_count = models.PositiveIntegerField()
     unrated_count = models.PositiveIntegerField()
+    not_started_count = models.PositiveIntegerField(default=0, db_default=0)
     percent = models.DecimalField(max_digits=5, decimal_places=1, null=True)
+    rated_share_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True)
+    min_rated_percent = models.PositiveSmallIntegerField(default=80, db_default=80)
+    measured = models.BooleanField(default=False, db_default=False)
     threshold_percent = models.PositiveSmallIntegerField()
     meets_threshold = models.BooleanField(null=True)
     local_points = models.PositiveIntegerField(default=0)
@@ -235,7 +250,13 @@ class OutcomeAggregate(models.Model):
         "implementation.AssessmentRound", on_delete=models.CASCADE, related_name="+"
     )
     instrument = models.CharField(max_length=20)
-    n = models.PositiveIntegerField()
+    n = models.PositiveIntegerField(help_text="Complete answers in the school's released groups.")
+    n_pooled = models.PositiveIntegerField(
+        default=0, help_text="Complete answers released only in the municipality's pooled group."
+    )
+    n_withheld = models.PositiveIntegerField(
+        default=0, help_text="Complete answers not shown (round open, or fewer than k)."
+    )
     n_incomplete = models.PositiveIntegerField()
     places = models.PositiveSmallIntegerField()
     mean = models.DecimalField(max_digits=5, decimal_places=2, null=True)

@@ -42,6 +42,7 @@ from implementation.models import (
     StrategyStep,
 )
 from implementation.selectors import instrument_by_code, school_for
+from sovei_platform.privacy import min_group_size
 from tenants.db import tenant_connection
 from worker.models import RecomputeRun
 
@@ -119,8 +120,14 @@ def municipality_schools(access: TenantAccess) -> list[SchoolRef]:
             for pk, name in School.objects.order_by("name").values_list("id", "name")]
 
 
+_ROUND_FIELDS = ("id", "name", "opens_on", "closes_on", "closed_at")
+
+
 def _round_refs(rounds: Iterable[Any]) -> list[RoundRef]:
-    refs = [RoundRef(id=r["id"], name=r["name"], opens_on=r["opens_on"]) for r in rounds]
+    day = _as_of()
+    refs = [RoundRef(id=r["id"], name=r["name"], opens_on=r["opens_on"],
+                     is_open=r["closed_at"] is None and r["opens_on"] <= day <= r["closes_on"])
+            for r in rounds]
     return sorted(refs, key=lambda r: (r.opens_on, r.name, r.id))
 
 
@@ -128,13 +135,13 @@ def school_rounds(access: TenantAccess, school: School) -> list[RoundRef]:
     """The rounds the school takes part in, oldest first."""
     _in_scope(access, school.pk)
     return _round_refs(
-        AssessmentRound.objects.filter(schools=school).values("id", "name", "opens_on")
+        AssessmentRound.objects.filter(schools=school).values(*_ROUND_FIELDS)
     )
 
 
 def municipality_rounds(access: TenantAccess) -> list[RoundRef]:
     require_coordinator(access)
-    return _round_refs(AssessmentRound.objects.values("id", "name", "opens_on"))
+    return _round_refs(AssessmentRound.objects.values(*_ROUND_FIELDS))
 
 
 def round_school_ids(access: TenantAccess, round_id: int) -> list[int]:
@@ -303,7 +310,8 @@ def recompute_runs(access: TenantAccess, limit: int = RECENT_RUNS) -> list[Recom
 
 _FIDELITY_FIELDS = (
     "school_id", "round_id", "module_id", "module_number", "points", "max_points",
-    "rated_count", "unrated_count", "percent", "threshold_percent", "meets_threshold",
+    "rated_count", "unrated_count", "not_started_count", "percent", "rated_share_percent",
+    "min_rated_percent", "measured", "threshold_percent", "meets_threshold",
 )
 
 
@@ -364,7 +372,8 @@ def outcome_rows(access: TenantAccess, school_id: int) -> list[OutcomeRow]:
     _in_scope(access, school_id)
     return [OutcomeRow(**row) for row in OutcomeAggregate.objects.filter(
         school_id=school_id).values(
-        "school_id", "round_id", "instrument", "n", "n_incomplete", "mean", "sd")]
+        "school_id", "round_id", "instrument", "n", "n_incomplete", "mean", "sd", "n_pooled",
+        "n_withheld")]
 
 
 def cfir_rounds(access: TenantAccess, school_id: int) -> list[RoundRef]:
@@ -372,7 +381,7 @@ def cfir_rounds(access: TenantAccess, school_id: int) -> list[RoundRef]:
     _in_scope(access, school_id)
     ids = CfirAggregate.objects.filter(school_id=school_id).values("round_id")
     return _round_refs(AssessmentRound.objects.filter(id__in=ids).values(
-        "id", "name", "opens_on"))
+        *_ROUND_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -608,7 +617,8 @@ def _school_chart(access: TenantAccess, school: School, key: str, params: dict[s
             stages, steps, as_of=stages[0].as_of if stages else _as_of(),
             modules=reads.modules({s.module_id for s in stages} | {s.module_id for s in steps}))
     if key == "outcomes":
-        return figures.outcomes_over_rounds(outcome_rows(access, sid), rounds=reads.rounds)
+        return figures.outcomes_over_rounds(outcome_rows(access, sid), rounds=reads.rounds,
+                                            min_group_size=min_group_size())
     if key == "determinants":
         rounds = cfir_rounds(access, sid)
         chosen = _pick_round(rounds, params.get("round"))

@@ -18,6 +18,19 @@ still succeeds and the marker waits for the sweep (``worker.tasks.sweep_pending`
 Not covered here (the nightly full recomputation catches them): catalog edits such as a
 changed fidelity threshold, and bulk ``QuerySet.update()``/``bulk_create()`` that send no
 signals.
+
+Lock order (tests/test_concurrency.py). The marker row is locked in the middle of the
+writer's transaction, at its first write; Django's foreign keys are ``DEFERRABLE INITIALLY
+DEFERRED``, so the same transaction takes ``FOR KEY SHARE`` on the rows it references
+(school, round, …) only at COMMIT, after the marker. The worker does likewise: it deletes
+the marker last (``recompute_pending_school``) and checks its aggregates' foreign keys at
+COMMIT. Every transaction that marks a school therefore holds the marker *before* its
+locks on school and round rows, and those locks are only ever ``FOR KEY SHARE``, which do
+not conflict with each other. A transaction that locks a school or round row in a stronger
+mode first (``FOR UPDATE``, e.g. ``select_for_update()`` with ``select_related``) and then
+writes reverses that order and deadlocks with the other writers and the worker: lock only
+your own rows before writing (``select_for_update(of=("self",))``), as
+``link_response_submit`` does.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ class ImplementationConfig(AppConfig):
             models.SurveyLink,
             models.Response,
             models.Answer,
+            models.SurveyRelease,
             models.Activity,
         ):
             auditlog.register(model)

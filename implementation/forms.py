@@ -38,6 +38,7 @@ from .models import (
     School,
     Stage,
     StepStatus,
+    UnratedReason,
 )
 
 # --- The one way a service's errors reach a form -------------------------------------------
@@ -517,6 +518,7 @@ class RatingForm(forms.Form):
         keys: Sequence[str],
         labels: Mapping[str, str],
         signed: bool = False,
+        empty_label: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -526,7 +528,7 @@ class RatingForm(forms.Form):
              f"{v} {instrument.label_for(v)}")
             for v in values
         ]
-        choices.append(("", str(_("not rated"))))
+        choices.append(("", str(empty_label or _("not rated"))))
         for key in keys:
             self.fields[answer_field_name(key)] = forms.ChoiceField(
                 label=labels.get(key, key),
@@ -543,6 +545,38 @@ class RatingForm(forms.Form):
 
     def field_for(self, key: str) -> forms.BoundField:
         return self[answer_field_name(key)]
+
+
+def reason_field_name(key: object) -> str:
+    """"unrated_reasons.12": the key the fidelity service names in its errors."""
+    return f"unrated_reasons.{key}"
+
+
+class FidelityRatingForm(RatingForm):
+    """The fidelity self-assessment: a rating per adopted component and, beside it, why a
+    component without a rating is not rated. Whether every component has one or the other
+    is the service's check. A reason beside a rating is dropped: the rating wins (a team
+    that rates a component it first marked "not started" need not clear the reason)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, empty_label=_("no rating"), **kwargs)
+        for key in self.keys:
+            self.fields[reason_field_name(key)] = forms.ChoiceField(
+                label=_("If there is no rating, why?"),
+                choices=[("", _("— choose —")), *UnratedReason.choices],
+                required=False,
+            )
+
+    def unrated_reasons(self) -> dict[str, str]:
+        answers = self.answers()
+        return {
+            key: reason
+            for key in self.keys
+            if answers[key] is None and (reason := self.cleaned_data.get(reason_field_name(key)))
+        }
+
+    def reason_for(self, key: str) -> forms.BoundField:
+        return self[reason_field_name(key)]
 
 
 class SurveyForm(forms.Form):

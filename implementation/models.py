@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from . import scoring
 from .validators import validate_organisation_number
 
 
@@ -686,6 +687,14 @@ class Response(models.Model):
     )
     submitted_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    release = models.ForeignKey(
+        "SurveyRelease",
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="responses",
+        help_text="The released group this answer is counted in (None: not released).",
+    )
 
     class Meta:
         ordering = ["round", "school", "instrument", "id"]
@@ -726,9 +735,21 @@ class Response(models.Model):
         return {"school_id": self.school_id}
 
 
+class UnratedReason(models.TextChoices):
+    """Why the team left an adopted component without a fidelity rating
+    (implementation.scoring.UnratedReason has the scoring rule)."""
+
+    NOT_STARTED = scoring.UnratedReason.NOT_STARTED.value, _("not started")
+    NOT_APPLICABLE = scoring.UnratedReason.NOT_APPLICABLE.value, _("not applicable this round")
+    NOT_ASSESSED = scoring.UnratedReason.NOT_ASSESSED.value, _("not assessed")
+
+
 class Answer(models.Model):
     """One item's answer. Fidelity answers point at the adopted component they rate;
-    other instruments at the catalog item code. `value` None = not rated / missing."""
+    other instruments at the catalog item code. `value` None = not rated / missing.
+
+    A fidelity answer without a value says why in `unrated_reason` (the service requires
+    it); rows saved before reasons existed have NULL there and count as not assessed."""
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
     item = models.ForeignKey(
@@ -742,6 +763,10 @@ class Answer(models.Model):
         ComponentAdoption, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     value = models.SmallIntegerField(null=True, blank=True)
+    # NULL = no reason (a rated component, a survey item, or an answer from before reasons).
+    unrated_reason = models.CharField(  # noqa: DJ001
+        _("why not rated"), max_length=20, choices=UnratedReason.choices, null=True, blank=True
+    )
 
     class Meta:
         ordering = ["response", "id"]
@@ -767,10 +792,61 @@ class Answer(models.Model):
                 condition=models.Q(value__isnull=True) | models.Q(value__gte=-2, value__lte=5),
                 name="answer_value_range",
             ),
+            models.CheckConstraint(
+                condition=models.Q(unrated_reason__isnull=True)
+                | models.Q(
+                    value__isnull=True,
+                    adoption__isnull=False,
+                    unrated_reason__in=UnratedReason.values,
+                ),
+                name="answer_reason_only_unrated_fidelity",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.item_id or self.adoption_id}={self.value}"
+
+
+class SurveyRelease(models.Model):
+    """A released group of survey answers (AIM, IAM, FIM or SUS): the only form in which
+    individual answers are ever shown — on the school's and the coordinator's dashboards
+    and, pooled further, in the research store.
+
+    Made by ``implementation.services.releases`` when a round is closed, from the complete
+    answers that are in no released group yet: one group per school with at least k of
+    them, and one for the rest of the round's schools together (``school`` None) when they
+    reach k. A released group never changes: its answers are locked, and answers that
+    arrive after a reopening form a new group only when k of them have come in. Every
+    published number is a sum of whole groups, so no difference between two published
+    numbers can isolate fewer than k people (docs/research.md, "Released groups")."""
+
+    round = models.ForeignKey(AssessmentRound, on_delete=models.CASCADE, related_name="releases")
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, null=True, blank=True, related_name="releases"
+    )
+    instrument = models.ForeignKey(
+        "catalog.Instrument", on_delete=models.DO_NOTHING, related_name="+"
+    )
+    n = models.PositiveIntegerField(help_text="Complete respondents.")
+    schools = models.PositiveIntegerField(help_text="Schools whose answers are in the group.")
+    total = models.DecimalField(max_digits=20, decimal_places=6, help_text="Σ score.")
+    total_squares = models.DecimalField(
+        max_digits=24, decimal_places=6, help_text="Σ score², for the standard deviation."
+    )
+    min_group_size = models.PositiveSmallIntegerField(help_text="k when it was released.")
+    released_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["round", "instrument", "school", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(n__gte=2), name="survey_release_not_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"release {self.pk}: round {self.round_id}, n={self.n}"
+
+    def get_additional_data(self) -> dict[str, int | None]:
+        return {"school_id": self.school_id}
 
 
 # --- Activity log (time use) ---------------------------------------------------------------

@@ -23,7 +23,8 @@ Numbers and rounding
   above. With fewer than two values the SD is ``None``.
 * "Cannot be computed" is ``None``, never 0: a module without rated components has no
   fidelity score; a scale with a missing item has no score; a CFIR construct without ratings
-  has no mean.
+  has no mean. A fidelity score resting on too few rated components is computed but not
+  *measured*: it is neither above nor below the threshold.
 
 Invalid input (an answer outside its scale, a bool where a number belongs, a wrong number of
 items, a duplicate rating, a stage that ends before it starts) raises ``ValueError`` whose
@@ -42,6 +43,7 @@ from fractions import Fraction
 from typing import TypeAlias
 
 __all__ = [
+    "DEFAULT_FIDELITY_MIN_RATED_PERCENT",
     "DEFAULT_FIDELITY_THRESHOLD",
     "Aggregate",
     "CfirConstructScore",
@@ -59,6 +61,7 @@ __all__ = [
     "SicStageScore",
     "Stage",
     "SusScore",
+    "UnratedReason",
     "aggregate",
     "aggregate_scale_scores",
     "aggregate_sus_scores",
@@ -79,6 +82,7 @@ SUS_PLACES = 1
 PROPORTION_PLACES = 2
 
 DEFAULT_FIDELITY_THRESHOLD = Decimal("70")
+DEFAULT_FIDELITY_MIN_RATED_PERCENT = Decimal("80")
 
 # Fixed context for the few irrational results (square roots), independent of whatever the
 # caller has set with decimal.getcontext().
@@ -175,34 +179,76 @@ def aggregate(values: Iterable[Number | None], *, places: int = MEAN_PLACES) -> 
 # --------------------------------------------------------------------------------------------
 
 
+class UnratedReason(StrEnum):
+    """Why the team left an adopted component without a rating.
+
+    ``NOT_STARTED``: adopted, but the work on it has not begun. It is *scored* as 0 = ikke
+    på plass (the PBIS TFI scores a feature that is not implemented as 0), so it counts as
+    rated. ``NOT_APPLICABLE`` (not relevant this round) and ``NOT_ASSESSED`` (the team could
+    not judge it) are left out of the points and the maximum, but count against the share
+    rated. A rating of ``None`` without a reason (answers saved before reasons existed) is
+    ``NOT_ASSESSED``.
+    """
+
+    NOT_STARTED = "not_started"
+    NOT_APPLICABLE = "not_applicable"
+    NOT_ASSESSED = "not_assessed"
+
+
 @dataclass(frozen=True, slots=True)
 class FidelityRating:
     """One team rating of one adopted component in one round.
 
-    ``rating``: 0 = ikke på plass, 1 = delvis på plass, 2 = på plass, ``None`` = not rated
-    (the component is left out of the denominator, it does not count as 0).
+    ``rating``: 0 = ikke på plass, 1 = delvis på plass, 2 = på plass, ``None`` = not rated.
+    ``reason`` says why a component is not rated (only with ``rating is None``; see
+    :class:`UnratedReason`): not started counts as 0, the others are left out of the
+    denominator, and a missing reason means not assessed.
     """
 
     module_number: int
     component_key: str
     rating: int | None
+    reason: UnratedReason | None = None
+
+    @property
+    def scored_value(self) -> int | None:
+        """The points the component gives, or None when it is left out of the score."""
+        if self.rating is not None:
+            return self.rating
+        return 0 if self.reason == UnratedReason.NOT_STARTED else None
 
 
 @dataclass(frozen=True, slots=True)
 class FidelityScore:
     """Points / (2 x rated components) x 100 for one module or for all modules.
 
-    ``percent`` (1 decimal) and ``percent_exact`` are ``None`` when no component was rated;
-    so is ``meets_threshold`` (neither reached nor missed: not measured).
+    ``rated_count`` counts the components that are scored: rated 0-2, or not started (0
+    points; ``not_started_count`` of them). ``unrated_count`` counts those left out: not
+    applicable this round, or not assessed. ``rated_share_exact``/``rated_share_percent``
+    = rated / (rated + unrated) x 100 (None without any component). ``measured``: at least
+    one component is rated and the share rated reaches the model version's minimum.
+
+    ``percent`` (1 decimal) and ``percent_exact`` are ``None`` when no component was rated.
+    ``meets_threshold`` is ``None`` unless the score is measured (neither reached nor
+    missed).
     """
 
     points: int
     max_points: int
     rated_count: int
     unrated_count: int
+    not_started_count: int
     percent_exact: Fraction | None
     percent: Decimal | None
+    rated_share_exact: Fraction | None
+    rated_share_percent: Decimal | None
+    measured: bool
     meets_threshold: bool | None
+
+    @property
+    def component_count(self) -> int:
+        """All components of the rating (scored or left out)."""
+        return self.rated_count + self.unrated_count
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +264,7 @@ class FidelityResult:
     threshold: Decimal
     modules: tuple[ModuleFidelity, ...]
     overall: FidelityScore
+    min_rated_percent: Decimal = DEFAULT_FIDELITY_MIN_RATED_PERCENT
 
     def module(self, module_number: int) -> FidelityScore:
         for item in self.modules:
@@ -226,80 +273,108 @@ class FidelityResult:
         raise KeyError(module_number)
 
 
-def _fidelity_score(ratings: Sequence[int | None], threshold: Fraction) -> FidelityScore:
-    rated = [r for r in ratings if r is not None]
-    points = sum(rated)
-    max_points = 2 * len(rated)
+def _fidelity_score(
+    ratings: Sequence[FidelityRating], threshold: Fraction, min_rated: Fraction
+) -> FidelityScore:
+    scored = [r.scored_value for r in ratings if r.scored_value is not None]
+    points = sum(scored)
+    max_points = 2 * len(scored)
     percent: Fraction | None = None
-    meets: bool | None = None
-    if rated:
+    share: Fraction | None = None
+    if scored:
         percent = Fraction(points * 100, max_points)
-        meets = percent >= threshold
+    if ratings:
+        share = Fraction(len(scored) * 100, len(ratings))
+    measured = share is not None and bool(scored) and share >= min_rated
     return FidelityScore(
         points=points,
         max_points=max_points,
-        rated_count=len(rated),
-        unrated_count=len(ratings) - len(rated),
+        rated_count=len(scored),
+        unrated_count=len(ratings) - len(scored),
+        not_started_count=sum(
+            1 for r in ratings if r.rating is None and r.reason == UnratedReason.NOT_STARTED
+        ),
         percent_exact=percent,
         percent=_round_optional(percent, PERCENT_PLACES),
-        meets_threshold=meets,
+        rated_share_exact=share,
+        rated_share_percent=_round_optional(share, PERCENT_PLACES),
+        measured=measured,
+        meets_threshold=(percent >= threshold) if measured and percent is not None else None,
     )
+
+
+def _check_percent(value: Decimal | int, what: str, low: int) -> Fraction:
+    fraction = Fraction(value)
+    if not low <= fraction <= 100:
+        raise ValueError(f"fidelity {what} must be within {low}..100 %, got {value}")
+    return fraction
 
 
 def score_fidelity(
     ratings: Iterable[FidelityRating],
     *,
     threshold: Decimal | int = DEFAULT_FIDELITY_THRESHOLD,
+    min_rated_percent: Decimal | int = DEFAULT_FIDELITY_MIN_RATED_PERCENT,
 ) -> FidelityResult:
     """Score a fidelity self-assessment, per module and overall.
 
     Rule (DESIGN.md §4, after the PBIS Tiered Fidelity Inventory): each rated component gives
     0, 1 or 2 points; score = points / (2 x rated components) x 100.
 
-    * Unrated components (``rating is None``) are excluded from numerator *and* denominator.
+    * A component the team did not rate carries a reason (:class:`UnratedReason`). *Not
+      started* is scored as 0 and counts as rated (TFI: not implemented = 0). *Not
+      applicable* and *not assessed* (also a ``None`` rating without a reason) are excluded
+      from numerator *and* denominator, but count against the share rated.
+    * Share rated = rated / all components x 100. The score is **measured** only if at least
+      one component is rated and the share reaches ``min_rated_percent`` (the model
+      version's minimum, default 80 %: a completeness rule as for prorated scale scores,
+      stricter than the SF-36 "half rule"). Compared exactly; 80 % reaches 80 %.
     * A module (or the whole assessment) with zero rated components has score ``None`` and
       ``rated_count == 0`` - "not measured", not "0 % fidelity".
     * **Overall** is computed over all rated components of all modules pooled together, the
-      same formula as per module. It is *not* the mean of the module percentages: a module
-      with 6 rated components weighs three times as much as one with 2. (Module 1: 4 of 4
-      points = 100 %; module 2: 3 of 12 points = 25 %; overall 7 of 16 points = 43.75 % ->
-      43.8 %, whereas the mean of the module percentages would be 62.5 %.)
+      same formula as per module, and so is its share rated. It is *not* the mean of the
+      module percentages: a module with 6 rated components weighs three times as much as one
+      with 2. (Module 1: 4 of 4 points = 100 %; module 2: 3 of 12 points = 25 %; overall 7
+      of 16 points = 43.75 % -> 43.8 %, whereas the mean of the module percentages would be
+      62.5 %.)
     * ``meets_threshold`` is ``percent_exact >= threshold`` (the model version's threshold,
-      default 70 %), compared before rounding; exactly 70 % reaches a 70 % threshold.
+      default 70 %), compared before rounding; exactly 70 % reaches a 70 % threshold. It is
+      ``None`` for a score that is not measured.
 
-    Raises ``ValueError`` for a rating outside {0, 1, 2} (naming module and component), for the
-    same component rated twice in one module, and for a threshold outside 0..100.
+    Raises ``ValueError`` for a rating outside {0, 1, 2} (naming module and component), for a
+    reason beside a rating or an unknown reason, for the same component rated twice in one
+    module, for a threshold outside 0..100 and a minimum share rated outside 1..100.
     """
-    threshold_fraction = Fraction(threshold)
-    if not 0 <= threshold_fraction <= 100:
-        raise ValueError(f"fidelity threshold must be within 0..100 %, got {threshold}")
+    threshold_fraction = _check_percent(threshold, "threshold", 0)
+    min_rated = _check_percent(min_rated_percent, "minimum share rated", 1)
 
-    by_module: dict[int, list[int | None]] = {}
+    by_module: dict[int, list[FidelityRating]] = {}
     seen: set[tuple[int, str]] = set()
     for item in ratings:
         key = (item.module_number, item.component_key)
+        where = f"component {item.component_key!r} in module {item.module_number}"
         if key in seen:
-            raise ValueError(
-                f"component {item.component_key!r} in module {item.module_number} "
-                "is rated more than once"
-            )
+            raise ValueError(f"{where} is rated more than once")
         seen.add(key)
         if item.rating is not None and (not _is_int(item.rating) or item.rating not in (0, 1, 2)):
-            raise ValueError(
-                f"component {item.component_key!r} in module {item.module_number}: "
-                f"rating must be 0, 1, 2 or None, got {item.rating!r}"
-            )
-        by_module.setdefault(item.module_number, []).append(item.rating)
+            raise ValueError(f"{where}: rating must be 0, 1, 2 or None, got {item.rating!r}")
+        if item.reason is not None:
+            if item.rating is not None:
+                raise ValueError(f"{where}: a rated component takes no reason, got {item.reason!r}")
+            if item.reason not in set(UnratedReason):
+                raise ValueError(f"{where}: unknown reason {item.reason!r}")
+        by_module.setdefault(item.module_number, []).append(item)
 
     modules = tuple(
-        ModuleFidelity(number, _fidelity_score(by_module[number], threshold_fraction))
+        ModuleFidelity(number, _fidelity_score(by_module[number], threshold_fraction, min_rated))
         for number in sorted(by_module)
     )
     pooled = [r for number in sorted(by_module) for r in by_module[number]]
     return FidelityResult(
         threshold=Decimal(threshold),
         modules=modules,
-        overall=_fidelity_score(pooled, threshold_fraction),
+        overall=_fidelity_score(pooled, threshold_fraction, min_rated),
+        min_rated_percent=Decimal(min_rated_percent),
     )
 
 

@@ -49,3 +49,23 @@ def open_round(
         instruments=[instrument(c) for c in codes],
         model_version=version(),
     )
+
+
+def survey_answers(aim: int, sus: int = 3) -> dict[str, dict[str, int]]:
+    """One respondent's complete staff survey: every AIM, IAM and FIM item `aim` (1–5), every
+    SUS item `sus` (1–5; SUS score 2.5 × (5 × (sus − 1) + 5 × (5 − sus)) = 50)."""
+    answers = {code: {f"{code}{n}": aim for n in range(1, 5)} for code in ("aim", "iam", "fim")}
+    answers["sus"] = {f"sus{n}": sus for n in range(1, 11)}
+    return answers
+
+
+def answer_by_links(
+    assessment_round: AssessmentRound, school: School, aims: list[int]
+) -> None:
+    """One one-time link per entry of `aims`, each answered with `survey_answers(aim)`."""
+    from implementation.services import link_response_submit, survey_links_create
+
+    links = survey_links_create(assessment_round=assessment_round, school=school,
+                                count=len(aims))
+    for issued, aim in zip(links, aims, strict=True):
+        link_response_submit(token=issued.token, answers=survey_answers(aim))

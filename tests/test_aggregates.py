@@ -84,6 +84,7 @@ from implementation.scoring import (
     CfirRating,
     FidelityRating,
     SicStageInput,
+    UnratedReason,
     aggregate,
     aggregate_scale_scores,
     aggregate_sus_scores,
@@ -98,6 +99,7 @@ from implementation.services import (
     activity_log,
     adoption_create,
     plan_create,
+    round_close,
     school_create,
     stage_period_set,
     step_create,
@@ -164,11 +166,14 @@ def unused_links(assessment_round: AssessmentRound, school: School, count: int) 
         )
 
 
+Mark = int | UnratedReason  # a rating 0-2, or why the component is not rated
+
+
 def rate_fidelity(
     assessment_round: AssessmentRound,
     school: School,
-    ratings: dict[str, int | None],
-    local: dict[str, int | None] | None = None,
+    ratings: dict[str, Mark],
+    local: dict[str, Mark] | None = None,
 ) -> dict[str, ComponentAdoption]:
     adoptions = {key: adopt(school, key) for key in ratings}
     for title, _value in (local or {}).items():
@@ -181,18 +186,34 @@ def rate_fidelity(
         assessment_round=assessment_round,
         school=school,
         instrument=instrument("fidelity"),
-        answers={str(adoptions[key].pk): value for key, value in values.items()},
+        answers={str(adoptions[key].pk): None if isinstance(value, UnratedReason) else value
+                 for key, value in values.items()},
+        unrated_reasons={str(adoptions[key].pk): value for key, value in values.items()
+                         if isinstance(value, UnratedReason)},
     )
     return adoptions
 
 
-ILA_FIDELITY: dict[str, int | None] = {
-    "1.1": 2, "2.1": 1, "2.2": 2, "3.1": 1, "3.2": 0, "3.3": None, "4.1": None, "5.1": 1,
+def fidelity_ratings(ratings: dict[str, Mark]) -> list[FidelityRating]:
+    """The same marks as scoring.py's input (component key "m.c" -> module m)."""
+    return [
+        FidelityRating(int(key.split(".")[0]), key, None, UnratedReason(value))
+        if isinstance(value, UnratedReason)
+        else FidelityRating(int(key.split(".")[0]), key, value)
+        for key, value in ratings.items()
+    ]
+
+
+# Ila leaves 3.3 (not assessed) and 4.1 (not applicable) unrated: 6 of 8 rated = 75 %, below
+# the 80 % a measured score needs.
+ILA_FIDELITY: dict[str, Mark] = {
+    "1.1": 2, "2.1": 1, "2.2": 2, "3.1": 1, "3.2": 0, "3.3": UnratedReason.NOT_ASSESSED,
+    "4.1": UnratedReason.NOT_APPLICABLE, "5.1": 1,
 }
-LADE_FIDELITY: dict[str, int | None] = {
+LADE_FIDELITY: dict[str, Mark] = {
     "1.1": 2, "2.1": 2, "2.2": 1, "3.1": 0, "3.2": 0, "3.3": 1, "4.1": 1, "5.1": 0,
 }
-ROSTEN_FIDELITY: dict[str, int | None] = {"1.1": 2, "2.1": 2, "2.2": 2, "3.1": 1, "3.2": 0}
+ROSTEN_FIDELITY: dict[str, Mark] = {"1.1": 2, "2.1": 2, "2.2": 2, "3.1": 1, "3.2": 0}
 ILA_CFIR = {"I.A": 2, "I.B": -1, "III.D.1": 2, "III.D.2": 1, "III.D.3": 1, "III.B": -2, "V.A": 0}
 SUS_80 = [4, 2, 4, 1, 5, 2, 4, 2, 4, 2]
 
@@ -299,7 +320,8 @@ def rows(model: Any, *fields: str, **filters: Any) -> list[tuple[Any, ...]]:
 # --- Fidelity ------------------------------------------------------------------------------
 
 FIDELITY_FIELDS = ("module_number", "points", "max_points", "rated_count", "unrated_count",
-                   "percent", "meets_threshold", "local_points", "local_rated_count")
+                   "percent", "meets_threshold", "local_points", "local_rated_count",
+                   "rated_share_percent", "measured")
 
 
 def test_it_computes_fidelity_per_module_and_overall_with_the_threshold(
@@ -313,12 +335,14 @@ def test_it_computes_fidelity_per_module_and_overall_with_the_threshold(
             for row in rows(FidelityAggregate, *FIDELITY_FIELDS, school=data.ila, round=data.round)
         }
     assert got == {
-        1: (1, 2, 2, 1, 0, D("100.0"), True, 0, 0),
-        2: (2, 3, 4, 2, 0, D("75.0"), True, 0, 0),
-        3: (3, 1, 4, 2, 1, D("25.0"), False, 2, 1),  # the local component is left out
-        4: (4, 0, 0, 0, 1, None, None, 0, 0),  # nothing rated: not measured, not 0 %
-        5: (5, 1, 2, 1, 0, D("50.0"), False, 0, 0),
-        None: (None, 7, 12, 6, 2, D("58.3"), False, 2, 1),  # pooled, not the module mean
+        1: (1, 2, 2, 1, 0, D("100.0"), True, 0, 0, D("100.0"), True),
+        2: (2, 3, 4, 2, 0, D("75.0"), True, 0, 0, D("100.0"), True),
+        # the local component is left out; 2 of 3 rated = 66.7 % < 80 %: not measured
+        3: (3, 1, 4, 2, 1, D("25.0"), None, 2, 1, D("66.7"), False),
+        4: (4, 0, 0, 0, 1, None, None, 0, 0, D("0.0"), False),  # nothing rated, not 0 %
+        5: (5, 1, 2, 1, 0, D("50.0"), False, 0, 0, D("100.0"), True),
+        # pooled, not the module mean: 7 / 12 = 58.3 %, but 6 of 8 rated = 75 % < 80 %
+        None: (None, 7, 12, 6, 2, D("58.3"), None, 2, 1, D("75.0"), False),
     }
 
 
@@ -339,7 +363,8 @@ def test_it_rounds_fidelity_half_up_and_reaches_the_threshold_at_exactly_70(
         lade_modules = rows(FidelityAggregate, "module_number", "percent",
                             school=data.lade, round=data.round, module__isnull=False)
     assert overall == {"Ila skole": D("58.3"), "Lade skole": D("43.8"), "Rosten skole": D("70.0")}
-    assert meets == {"Ila skole": False, "Lade skole": False, "Rosten skole": True}
+    # Ila rated 6 of 8 components (75 % < 80 %): its 58.3 % is not measured, so not judged.
+    assert meets == {"Ila skole": None, "Lade skole": False, "Rosten skole": True}
     assert lade_modules == [(1, D("100.0")), (2, D("75.0")), (3, D("16.7")), (4, D("50.0")),
                             (5, D("0.0"))]  # module 5 rated 0 of 2: a real zero
 
@@ -353,9 +378,9 @@ def test_it_agrees_with_the_scoring_rules_on_the_same_fidelity_ratings(
         for school, ratings in ((data.ila, ILA_FIDELITY), (data.lade, LADE_FIDELITY),
                                 (data.rosten, ROSTEN_FIDELITY)):
             expected = score_fidelity(
-                [FidelityRating(int(key.split(".")[0]), key, value)
-                 for key, value in ratings.items()],
+                fidelity_ratings(ratings),
                 threshold=version().fidelity_threshold_percent,
+                min_rated_percent=version().fidelity_min_rated_percent,
             )
             stored = {
                 row.module_number: row
@@ -364,12 +389,17 @@ def test_it_agrees_with_the_scoring_rules_on_the_same_fidelity_ratings(
             assert stored[None].percent == expected.overall.percent
             assert stored[None].meets_threshold == expected.overall.meets_threshold
             assert stored[None].rated_count == expected.overall.rated_count
+            assert stored[None].rated_share_percent == expected.overall.rated_share_percent
+            assert stored[None].measured == expected.overall.measured
             for item in expected.modules:
                 row = stored[item.module_number]
-                assert (row.points, row.max_points, row.rated_count, row.unrated_count) == (
+                assert (row.points, row.max_points, row.rated_count, row.unrated_count,
+                        row.not_started_count) == (
                     item.score.points, item.score.max_points, item.score.rated_count,
-                    item.score.unrated_count)
+                    item.score.unrated_count, item.score.not_started_count)
                 assert row.percent == item.score.percent
+                assert row.rated_share_percent == item.score.rated_share_percent
+                assert row.measured == item.score.measured
                 assert row.meets_threshold == item.score.meets_threshold
 
 
@@ -387,16 +417,18 @@ def test_it_shows_the_spread_of_fidelity_across_schools(trondheim_data: Trondhei
                             round=data.round)
         }
     assert got == {
-        # 43.75, 58.33…, 70: median is the middle school, mean 57.36…, sample sd 13.15…
-        None: (3, D("43.8"), D("58.3"), D("70.0"), D("57.4"), D("13.2"), 1),
+        # Only measured scores: Ila's 58.33… (6 of 8 rated) is left out. 43.75 and 70: the
+        # median is their midpoint 56.875, the mean too; sample sd = 26.25 / √2 = 18.56…
+        None: (2, D("43.8"), D("56.9"), D("70.0"), D("56.9"), D("18.6"), 1),
         1: (3, D("100.0"), D("100.0"), D("100.0"), D("100.0"), D("0.0"), 3),
         2: (3, D("75.0"), D("75.0"), D("100.0"), D("83.3"), D("14.4"), 3),
-        3: (3, D("16.7"), D("25.0"), D("25.0"), D("22.2"), D("4.8"), 0),
+        # Ila's module 3 (2 of 3 rated) is not measured: 16.66… and 25, sd 8.33… / √2
+        3: (2, D("16.7"), D("20.8"), D("25.0"), D("20.8"), D("5.9"), 0),
         4: (1, D("50.0"), D("50.0"), D("50.0"), D("50.0"), None, 0),  # Ila's module 4 unrated
         5: (2, D("0.0"), D("25.0"), D("50.0"), D("25.0"), D("35.4"), 0),  # even n: midpoint
     }
     # The same numbers from the scoring module's aggregate() over the exact percentages.
-    exact = [Fraction(700, 12), Fraction(700, 16), Fraction(70)]
+    exact = [Fraction(700, 16), Fraction(70)]
     reference = aggregate(exact, places=1)
     assert (got[None][4], got[None][5]) == (reference.mean, reference.sd)
     assert got[None][2] == round_half_up(statistics.median(exact), 1)
@@ -471,9 +503,19 @@ def test_it_shows_the_spread_of_stage_progress(trondheim_data: Trondheim) -> Non
 # --- Implementation outcomes (AIM, IAM, FIM, SUS) -------------------------------------------
 
 
-def test_it_computes_outcome_means_over_complete_respondents(trondheim_data: Trondheim) -> None:
+def release_small_groups(settings: Any, assessment_round: AssessmentRound) -> None:
+    """Close the round and release its results with k = 2 (these tests check the numbers of
+    small hand-computed groups; the group rule itself: tests/test_survey_releases.py)."""
+    settings.RESEARCH_MIN_GROUP_SIZE = 2
+    round_close(assessment_round=assessment_round)
+
+
+def test_it_computes_outcome_means_over_complete_respondents(
+    trondheim_data: Trondheim, settings: Any
+) -> None:
     data = trondheim_data
     with tenant_context(data.municipality):
+        release_small_groups(settings, data.round)
         recompute_school(data.ila.pk, as_of=AS_OF)
         got = rows(OutcomeAggregate, "instrument", "n", "n_incomplete", "mean", "sd", "places",
                    school=data.ila, round=data.round)
@@ -572,9 +614,12 @@ def test_it_agrees_with_the_cfir_scoring_rules(trondheim_data: Trondheim) -> Non
                 construct.mean, construct.n, construct.n_missing)
 
 
-def test_it_shows_the_spread_of_cfir_domains_and_outcomes(trondheim_data: Trondheim) -> None:
+def test_it_shows_the_spread_of_cfir_domains_and_outcomes(
+    trondheim_data: Trondheim, settings: Any
+) -> None:
     data = trondheim_data
     with tenant_context(data.municipality):
+        release_small_groups(settings, data.round)
         data.recompute_all()
         domains = rows(MunicipalitySpread, "key", "n_schools", "minimum", "median", "maximum",
                        "mean", "sd", metric="cfir_domain", round=data.round)
@@ -729,15 +774,19 @@ def test_it_keeps_the_marker_when_a_newer_write_arrives_during_the_run(
 # --- SQL against scoring on random data -----------------------------------------------------
 
 
-def test_it_matches_the_scoring_module_on_random_answer_sets(world: World, db: None) -> None:
+def test_it_matches_the_scoring_module_on_random_answer_sets(
+    world: World, db: None, settings: Any
+) -> None:
     rng = random.Random(20261126)  # noqa: S311 - reproducible test data
+    settings.RESEARCH_MIN_GROUP_SIZE = 2
     with tenant_context(world.trondheim):
         schools = [school_create(name=f"Tilfeldig {n}") for n in range(4)]
         spring = open_round(schools, codes=("fidelity", "aim", "sus"), name="Tilfeldig runde")
         overall: list[Fraction] = []
         expected_outcomes = {}
+        all_ratings: dict[int, dict[str, Mark]] = {}
         for school in schools:
-            ratings = {key: rng.choice([0, 1, 2, None]) for key in
+            ratings = {key: rng.choice([0, 1, 2] * 3 + list(UnratedReason)) for key in
                        ("1.1", "2.1", "2.2", "3.1", "3.2", "3.3", "4.1", "5.1")}
             rate_fidelity(spring, school, ratings)
             aims, suses = [], []
@@ -751,24 +800,37 @@ def test_it_matches_the_scoring_module_on_random_answer_sets(world: World, db: N
                 suses.append(score_sus(sus))
             expected_outcomes[school.pk] = (aggregate_scale_scores(aims),
                                             aggregate_sus_scores(suses))
-            result = score_fidelity(
-                [FidelityRating(int(k[0]), k, v) for k, v in ratings.items()], threshold=70)
+            all_ratings[school.pk] = ratings
+        round_close(assessment_round=spring)  # releases every school's group of ≥ 2
+        for school in schools:
+            ratings = all_ratings[school.pk]
+            result = score_fidelity(fidelity_ratings(ratings), threshold=70,
+                                    min_rated_percent=80)
             recompute_school(school.pk)
             stored = {r.module_number: r for r in FidelityAggregate.objects.filter(
                 school=school, round=spring)}
-            if result.overall.percent_exact is not None:
+            if result.overall.measured and result.overall.percent_exact is not None:
                 overall.append(result.overall.percent_exact)
             assert stored[None].percent == result.overall.percent
             assert stored[None].meets_threshold == result.overall.meets_threshold
+            assert (stored[None].rated_share_percent, stored[None].measured) == (
+                result.overall.rated_share_percent, result.overall.measured)
             for item in result.modules:
-                assert stored[item.module_number].percent == item.score.percent
+                row = stored[item.module_number]
+                assert (row.percent, row.rated_share_percent, row.measured,
+                        row.meets_threshold, row.not_started_count) == (
+                    item.score.percent, item.score.rated_share_percent, item.score.measured,
+                    item.score.meets_threshold, item.score.not_started_count)
             outcome = {r.instrument: r for r in OutcomeAggregate.objects.filter(
                 school=school, round=spring)}
             aim_ref, sus_ref = expected_outcomes[school.pk]
+            if aim_ref.n < 2:  # a single complete answer is never shown on its own
+                aim_ref = aggregate_scale_scores([])
             assert (outcome["aim"].n, outcome["aim"].mean, outcome["aim"].sd) == (
                 aim_ref.n, aim_ref.mean, aim_ref.sd)
             assert (outcome["sus"].n, outcome["sus"].mean, outcome["sus"].sd) == (
                 sus_ref.n, sus_ref.mean, sus_ref.sd)
+        assert 0 < len(overall) < len(schools)  # the data has measured and unmeasured scores
         recompute_municipality()
         spread = MunicipalitySpread.objects.get(metric="fidelity", round=spring,
                                                 module__isnull=True)

@@ -576,7 +576,8 @@ def test_it_lists_team_ratings_without_a_query_per_row(scene: Scene, world: Worl
     few = queries_for(client, ratings)
     with in_trondheim(world):
         more = [adopt(scene.ila, key) for key in ("1.1", "2.2", "3.1")]
-    client.post(ratings, {**fidelity, "answers": {str(a.pk): 1 for a in more}})
+    client.post(ratings, {**fidelity, "answers": {str(a.pk): 1 for a in
+                                                  [scene.adoption, *more]}})
     client.post(ratings, {**cfir, "answers": {"I.A": 1, "I.B": -1, "II.G.1": 2, "III.B": 0}})
 
     many = queries_for(client, ratings)

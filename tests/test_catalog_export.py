@@ -90,7 +90,7 @@ def test_it_writes_the_fields_in_order_and_leaves_out_empty_ones() -> None:
     assert data["format"] == "sovei-catalog/1"
     assert data["version"] == {
         "code": "7.1", "name_nb": "Håndlaget", "status": "draft",
-        "fidelity_threshold_percent": 70,
+        "fidelity_threshold_percent": 70, "fidelity_min_rated_percent": 80,
     }
     assert list(data["modules"][0]) == [
         "number", "title_nb", "title_en", "description_nb", "components",

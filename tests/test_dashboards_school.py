@@ -73,13 +73,20 @@ def test_it_plots_the_numbers_of_the_aggregates(trondheim_leader: User, scene: S
             for row in FidelityAggregate.objects.filter(school=scene.ila, module__isnull=True)
             if row.percent is not None
         }
-        aim = OutcomeAggregate.objects.get(school=scene.ila, round=scene.høst, instrument="aim")
+        aim = OutcomeAggregate.objects.get(school=scene.ila, round=scene.vår, instrument="aim")
+        open_aim = OutcomeAggregate.objects.get(school=scene.ila, round=scene.høst,
+                                                instrument="aim")
     assert overall["x"] == ["Vår 2026", "Høst 2026"]
     assert overall["y"] == [stored[scene.vår.pk], stored[scene.høst.pk]] == [50.0, 83.3]
     assert trace_named(fidelity, "Threshold (70 %)")["y"] == [70.0, 70.0]
     outcomes = figure_of(response, "outcomes")
-    assert trace_named(outcomes, "Acceptability (AIM)")["y"] == [None, float(aim.mean or 0)]
-    assert "n = 1" in trace_named(outcomes, "Acceptability (AIM)")["customdata"][1]
+    # Vår: five link answers, released when it closed (mean of 4, 4, 5, 3, 4 = 4.0). Høst
+    # is open: the staff member's one answer is counted, not shown.
+    assert (aim.n, aim.mean) == (5, 4)
+    assert (open_aim.n, open_aim.n_withheld, open_aim.mean) == (0, 1, None)
+    assert trace_named(outcomes, "Acceptability (AIM)")["y"] == [4.0, None]
+    assert "n = 5" in trace_named(outcomes, "Acceptability (AIM)")["customdata"][0]
+    assert "not shown" in trace_named(outcomes, "Acceptability (AIM)")["customdata"][1]
     determinants = figure_of(response, "determinants")["data"][0]
     assert determinants["x"][1:3] == [2.0, -1.0]  # I.A facilitator, I.B barrier
     systematic = trace_named(figure_of(response, "time-systematic"), "Planned and system level")

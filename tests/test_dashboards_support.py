@@ -42,7 +42,7 @@ from implementation.services import (
 from implementation.services._common import today
 
 from .conftest import World, client_for, host_of
-from .recording import adopt, instrument, module, open_round, version
+from .recording import adopt, answer_by_links, instrument, module, open_round, version
 
 
 @dataclass
@@ -69,6 +69,7 @@ def build_scene(world: World) -> Iterator[Scene]:
 
         vår = open_round([ila, lade], name="Vår 2026")
         rate(vår, {"1.1": 1, "2.1": 2, "3.1": 0})
+        answer_by_links(vår, ila, [4, 4, 5, 3, 4])  # five: released when the round closes
         round_update(assessment_round=vår, name="Vår 2026",
                      opens_on=today() - timedelta(days=200),
                      closes_on=today() - timedelta(days=150))

@@ -65,15 +65,21 @@ def english() -> Iterator[None]:
 
 
 def fidelity(round_id: int, module: ModuleRef | None, points: int, max_points: int,
-             unrated: int = 0, school_id: int = 1, threshold: int = 70) -> FidelityRow:
-    """`points` of `max_points` (two per rated component)."""
+             unrated: int = 0, school_id: int = 1, threshold: int = 70, not_started: int = 0,
+             min_rated: int = 80) -> FidelityRow:
+    """`points` of `max_points` (two per rated component); `unrated` components left out."""
     rated = max_points // 2
     percent = (D(points * 50) / rated).quantize(D("0.1"), ROUND_HALF_UP) if rated else None
+    total = rated + unrated
+    share = (D(rated * 100) / total).quantize(D("0.1"), ROUND_HALF_UP) if total else None
+    measured = rated > 0 and rated * 100 >= min_rated * total
     return FidelityRow(
         school_id=school_id, round_id=round_id, module_id=module.id if module else None,
         module_number=module.number if module else None, points=points, max_points=2 * rated,
-        rated_count=rated, unrated_count=unrated, percent=percent, threshold_percent=threshold,
-        meets_threshold=(points * 50 >= threshold * rated) if rated else None,
+        rated_count=rated, unrated_count=unrated, not_started_count=not_started,
+        percent=percent, rated_share_percent=share, min_rated_percent=min_rated,
+        measured=measured, threshold_percent=threshold,
+        meets_threshold=(points * 50 >= threshold * rated) if measured else None,
     )
 
 
@@ -122,7 +128,7 @@ def test_it_draws_one_line_per_module_and_overall_with_the_threshold() -> None:
     assert m1["line"]["color"] == MODULE_COLOURS[1] == BLUE
     assert overall["line"]["color"] == "#000000"
     assert threshold["line"]["color"] == THRESHOLD_COLOUR == VERMILLION
-    assert "3 of 4 points, 2 rated" in m1["customdata"][0]
+    assert m1["customdata"][0] == "75.0 % (2 of 2 rated) – 3 of 4 points"
     assert chart.figure["layout"]["yaxis"]["range"] == [0, 102]
     assert chart.figure["layout"]["title"]["text"] == chart.title
     assert chart.table is not None and chart.table.rows[0][0] == "Vår 2026"
@@ -175,7 +181,55 @@ def test_it_formats_numbers_for_the_norwegian_reader() -> None:
     assert chart.figure["layout"]["separators"] == ",\xa0"
     overall = chart.figure["data"][0]
     assert overall["y"] == [62.5]
-    assert overall["customdata"][0].startswith("62,5 %")
+    assert overall["customdata"][0].startswith("62,5 % (4 av 4 vurdert)")
+    assert chart.table is not None and chart.table.rows == [["Vår 2026", "62,5 % (4 av 4 vurdert)"]]
+
+
+def test_it_puts_the_share_rated_next_to_every_fidelity_score() -> None:
+    # 2, 2, 1 and one not started: 5 of 8 points = 62.5 %, 4 of 4 rated
+    rows = [fidelity(1, None, 5, 8, not_started=1)]
+
+    chart = figures.fidelity_over_rounds(rows, rounds=[VÅR], modules=[])
+
+    assert chart.figure is not None
+    hover = trace(chart.figure, "All modules")["customdata"][0]
+    assert hover == "62.5 % (4 of 4 rated) – 5 of 8 points, 1 not started (0 points)"
+    assert chart.table is not None and chart.table.rows[0][1] == "62.5 % (4 of 4 rated)"
+
+
+def test_it_draws_a_score_that_is_not_measured_as_a_hollow_marker() -> None:
+    rows = [
+        fidelity(1, None, 5, 8),  # 4 of 4 rated: measured
+        fidelity(2, None, 2, 2, unrated=7),  # 1 of 8 rated: 100 %, but not measured
+        fidelity(3, None, 5, 6, unrated=1),  # 3 of 4 rated = 75 % < 80 %: not measured
+    ]
+
+    chart = figures.fidelity_over_rounds(rows, rounds=[VÅR, HØST, VÅR_27], modules=[])
+
+    assert chart.figure is not None
+    overall = trace(chart.figure, "All modules")
+    assert overall["y"] == [62.5, 100.0, 83.3]  # still drawn where it is, but hollow
+    assert overall["marker"]["symbol"] == ["diamond-wide", "diamond-wide-open",
+                                           "diamond-wide-open"]
+    assert overall["customdata"][1].startswith("100.0 % (not measured: only 1 of 8 rated)")
+    assert "at least 80 % of the components are rated" in overall["customdata"][1]
+    assert "Høst 2026, All modules: not measured: only 1 of 8 rated." in chart.notes
+    assert any(note.startswith("Hollow markers: not measured.") for note in chart.notes)
+    assert chart.table is not None
+    assert chart.table.rows[2][1] == "83.3 % (not measured: only 3 of 4 rated)"
+
+
+def test_it_says_ikke_målt_to_the_norwegian_reader() -> None:
+    rows = [fidelity(1, None, 2, 2, unrated=7)]
+
+    with translation.override("nb"):
+        nb = figures.fidelity_over_rounds(rows, rounds=[VÅR], modules=[])
+    with translation.override("nn"):
+        nn = figures.fidelity_over_rounds(rows, rounds=[VÅR], modules=[])
+
+    assert nb.table is not None and nn.table is not None
+    assert nb.table.rows[0][1] == "100,0 % (ikke målt: bare 1 av 8 vurdert)"
+    assert nn.table.rows[0][1] == "100,0 % (ikkje målt: berre 1 av 8 vurdert)"
 
 
 # --- Component status ----------------------------------------------------------------------
@@ -478,6 +532,33 @@ def test_it_shows_every_school_and_module_in_the_fidelity_heatmap() -> None:
     assert [stop[1] for stop in heatmap["colorscale"]] == [VERMILLION, "#F7F7F7", BLUE]
     assert heatmap["colorscale"][1][0] == pytest.approx(0.7)  # white at the threshold
     assert "No fidelity self-assessment in this round from: Rosten skole." in chart.notes
+    assert chart.table is not None
+    assert chart.table.rows[0][1:] == ["100.0 % (2 of 2 rated) ✓", "50.0 % (1 of 1 rated)",
+                                       "83.3 % (3 of 3 rated) ✓"]
+
+
+def test_it_greys_out_a_school_whose_score_is_not_measured_in_the_heatmap() -> None:
+    rows = [
+        fidelity(2, M1, 4, 4, school_id=1), fidelity(2, None, 4, 4, school_id=1),
+        # Lade rated 1 of 8: 100 %, but not measured
+        fidelity(2, M1, 2, 2, unrated=7, school_id=2), fidelity(2, None, 2, 2, unrated=7,
+                                                                 school_id=2),
+    ]
+
+    chart = figures.fidelity_heatmap(rows, schools=[ILA, LADE], modules=[M1],
+                                     assessment_round=HØST)
+
+    assert chart.figure is not None
+    scored, unmeasured = chart.figure["data"]
+    assert scored["z"] == [[100.0, 100.0], [None, None]]  # not coloured as 100 %
+    assert unmeasured["z"] == [[None, None], [100.0, 100.0]]
+    assert unmeasured["text"][1] == ["(100.0)", "(100.0)"]
+    assert unmeasured["showscale"] is False
+    assert "not measured: only 1 of 8 rated" in unmeasured["customdata"][1][1]
+    assert chart.table is not None
+    assert chart.table.rows[1] == ["Lade skole", "100.0 % (not measured: only 1 of 8 rated)",
+                                   "100.0 % (not measured: only 1 of 8 rated)"]
+    assert any(note.startswith("(In brackets) = not measured") for note in chart.notes)
 
 
 @pytest.mark.parametrize(

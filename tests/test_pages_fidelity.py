@@ -81,20 +81,24 @@ def test_it_saves_the_rating_and_shows_the_scores(
     module1, first2, second2 = adoptions
 
     response = client.post(fidelity_url(world.ila_id, assessment_round.pk), {
-        f"answers.{module1.pk}": "2", f"answers.{first2.pk}": "1", f"answers.{second2.pk}": ""})
+        f"answers.{module1.pk}": "2", f"answers.{first2.pk}": "1", f"answers.{second2.pk}": "",
+        f"unrated_reasons.{second2.pk}": "not_started"})
     page = client.get(response["Location"])
 
     assert response.status_code == 302
     with tenant_context(trondheim):
         rating = team_rating(world.ila_id, assessment_round.pk, "fidelity")
         assert rating is not None
-        assert {a.adoption_id: a.value for a in rating.answers.all()} == {
-            module1.pk: 2, first2.pk: 1, second2.pk: None}
+        assert {a.adoption_id: (a.value, a.unrated_reason) for a in rating.answers.all()} == {
+            module1.pk: (2, None), first2.pk: (1, None), second2.pk: (None, "not_started")}
     scores = page.context["scores"]
-    assert scores["result"].overall.percent == Decimal("75.0")  # 3 of 4 points
-    assert [s.percent for _m, s in scores["modules"]] == [Decimal("100.0"), Decimal("50.0")]
-    assert scores["result"].overall.meets_threshold is True
+    # 2 + 1 + 0 (not started) = 3 of 6 points = 50 %; module 2: 1 of 4 points = 25 %
+    assert scores["result"].overall.percent == Decimal("50.0")
+    assert [s.percent for _m, s in scores["modules"]] == [Decimal("100.0"), Decimal("25.0")]
+    assert scores["result"].overall.measured is True  # 3 of 3 rated
+    assert scores["result"].overall.meets_threshold is False
     assert page.context["form"][f"answers.{module1.pk}"].value() == "2"
+    assert page.context["form"][f"unrated_reasons.{second2.pk}"].value() == "not_started"
 
 
 def test_it_refuses_an_out_of_range_rating_and_saves_nothing(
@@ -145,7 +149,7 @@ def test_it_lets_the_coordinator_rate_but_not_another_schools_leader(
     adoptions: list[ComponentAdoption], assessment_round: AssessmentRound,
     trondheim: Municipality,
 ) -> None:
-    data = {f"answers.{adoptions[0].pk}": "1"}
+    data = {f"answers.{adoption.pk}": "1" for adoption in adoptions}
 
     other = client_for(lade_leader, host_of(trondheim)).post(
         fidelity_url(world.ila_id, assessment_round.pk), data)

@@ -14,12 +14,14 @@ from fractions import Fraction
 import pytest
 
 from implementation.scoring import (
+    DEFAULT_FIDELITY_MIN_RATED_PERCENT,
     DEFAULT_FIDELITY_THRESHOLD,
     CfirRating,
     Direction,
     FidelityRating,
     SicStageInput,
     Stage,
+    UnratedReason,
     aggregate,
     aggregate_scale_scores,
     aggregate_sus_scores,
@@ -152,7 +154,9 @@ def test_it_leaves_unrated_components_out_of_the_denominator() -> None:
     score = result.module(1)
     assert (score.rated_count, score.unrated_count) == (2, 2)
     assert score.percent == Decimal("75.0")
-    assert score.meets_threshold is True
+    # ... but 2 of 4 rated is 50 % < 80 %: not measured, so neither reached nor missed
+    assert score.measured is False
+    assert score.meets_threshold is None
 
 
 def test_it_gives_no_score_to_a_module_with_zero_rated_components() -> None:
@@ -166,6 +170,7 @@ def test_it_gives_no_score_to_a_module_with_zero_rated_components() -> None:
     # overall only over rated components: (2 + 1) / (2 × 2) × 100 = 75 %
     assert result.overall.percent == Decimal("75.0")
     assert (result.overall.rated_count, result.overall.unrated_count) == (2, 2)
+    assert result.overall.measured is False  # 2 of 4 rated = 50 % < 80 %
 
 
 def test_it_gives_no_overall_score_when_nothing_is_rated() -> None:
@@ -207,6 +212,154 @@ def test_it_rejects_a_component_rated_twice_and_a_threshold_out_of_range() -> No
         score_fidelity([], threshold=Decimal("100.1"))
     with pytest.raises(ValueError, match="threshold"):
         score_fidelity([], threshold=-1)
+
+
+# --- Why a component is not rated, and the share rated --------------------------------------
+
+NOT_STARTED = UnratedReason.NOT_STARTED
+NOT_APPLICABLE = UnratedReason.NOT_APPLICABLE
+NOT_ASSESSED = UnratedReason.NOT_ASSESSED
+
+Mark = int | UnratedReason | None
+
+
+def _marked(module_ratings: dict[int, list[Mark]]) -> list[FidelityRating]:
+    """Ratings 0-2, or the reason a component is left unrated."""
+    return [
+        FidelityRating(module, f"m{module}c{index}", None, mark)
+        if isinstance(mark, UnratedReason)
+        else FidelityRating(module, f"m{module}c{index}", mark)
+        for module, marks in module_ratings.items()
+        for index, mark in enumerate(marks, start=1)
+    ]
+
+
+def test_it_measures_four_rated_components_of_four() -> None:
+    score = score_fidelity(_fidelity({1: [2, 2, 1, 0]})).overall
+
+    # (2 + 2 + 1 + 0) / (2 × 4) × 100 = 5 / 8 × 100 = 62.5 %;  4 of 4 rated = 100 %
+    assert (score.points, score.max_points, score.rated_count, score.unrated_count) == (5, 8, 4, 0)
+    assert score.percent == Decimal("62.5")
+    assert score.rated_share_percent == Decimal("100.0")
+    assert score.measured is True
+    assert score.meets_threshold is False
+
+
+def test_it_scores_a_component_not_started_as_zero() -> None:
+    score = score_fidelity(_marked({1: [2, 2, 1, NOT_STARTED]})).overall
+
+    # "not started" is "not in place": 0 points of 2, as in the TFI.
+    # (2 + 2 + 1 + 0) / (2 × 4) × 100 = 5 / 8 × 100 = 62.5 %;  (3 + 1) of 4 rated = 100 %
+    assert (score.points, score.max_points, score.rated_count) == (5, 8, 4)
+    assert (score.not_started_count, score.unrated_count) == (1, 0)
+    assert score.percent == Decimal("62.5")
+    assert score.rated_share_percent == Decimal("100.0")
+    assert score.measured is True
+    assert score.meets_threshold is False
+
+
+def test_it_does_not_count_a_score_as_measured_when_a_component_is_not_assessed() -> None:
+    score = score_fidelity(_marked({1: [2, 2, 1, NOT_ASSESSED]})).overall
+
+    # (2 + 2 + 1) / (2 × 3) × 100 = 5 / 6 × 100 = 83.333... -> 83.3 %, above 70 % ...
+    assert (score.points, score.max_points, score.rated_count, score.unrated_count) == (5, 6, 3, 1)
+    assert score.percent == Decimal("83.3")
+    # ... but only 3 of 4 rated = 75 % < 80 %: not measured, so no verdict on the threshold
+    assert score.rated_share_exact == Fraction(75)
+    assert score.rated_share_percent == Decimal("75.0")
+    assert score.measured is False
+    assert score.meets_threshold is None
+
+
+def test_it_does_not_measure_one_component_rated_of_eight() -> None:
+    score = score_fidelity(_marked({1: [2, *[NOT_ASSESSED] * 7]})).overall
+
+    # 2 / (2 × 1) × 100 = 100 %, but 1 of 8 rated = 12.5 % < 80 %
+    assert (score.rated_count, score.unrated_count) == (1, 7)
+    assert score.percent == Decimal("100.0")
+    assert score.rated_share_percent == Decimal("12.5")
+    assert score.measured is False
+    assert score.meets_threshold is None
+
+
+def test_it_measures_a_score_with_exactly_the_minimum_share_rated() -> None:
+    score = score_fidelity(_marked({1: [2, 2, 1, 2, NOT_APPLICABLE]})).overall
+
+    # (2 + 2 + 1 + 2) / (2 × 4) × 100 = 7 / 8 × 100 = 87.5 %;  4 of 5 rated = 80 % >= 80 %
+    assert score.percent == Decimal("87.5")
+    assert score.rated_share_percent == Decimal("80.0")
+    assert score.measured is True
+    assert score.meets_threshold is True
+
+
+def test_it_treats_an_unrated_component_without_a_reason_as_not_assessed() -> None:
+    without_reason = score_fidelity(_fidelity({1: [2, 2, 1, None]})).overall
+    not_assessed = score_fidelity(_marked({1: [2, 2, 1, NOT_ASSESSED]})).overall
+
+    assert without_reason == not_assessed
+
+
+def test_it_measures_each_module_and_the_pooled_overall_on_its_own() -> None:
+    result = score_fidelity(
+        _marked({1: [2, 2, 1, 1], 2: [2, NOT_ASSESSED, NOT_APPLICABLE], 3: [NOT_STARTED, 1]})
+    )
+
+    module_1, module_2, module_3 = result.module(1), result.module(2), result.module(3)
+    # module 1: 6 / 8 = 75 %, 4 of 4 rated = 100 % -> measured, 75 % >= 70 %
+    assert (module_1.percent, module_1.rated_share_percent) == (Decimal("75.0"), Decimal("100.0"))
+    assert (module_1.measured, module_1.meets_threshold) == (True, True)
+    # module 2: 2 / 2 = 100 %, 1 of 3 rated = 33.333... -> 33.3 % < 80 % -> not measured
+    assert (module_2.percent, module_2.rated_share_percent) == (Decimal("100.0"), Decimal("33.3"))
+    assert (module_2.measured, module_2.meets_threshold) == (False, None)
+    # module 3: (0 + 1) / (2 × 2) = 1 / 4 = 25 %, 2 of 2 rated -> measured, below 70 %
+    assert (module_3.percent, module_3.not_started_count) == (Decimal("25.0"), 1)
+    assert (module_3.measured, module_3.meets_threshold) == (True, False)
+    # overall, pooled: (6 + 2 + 1) / (2 × 7) = 9 / 14 = 64.285... -> 64.3 %;
+    # 7 of 9 rated = 77.777... -> 77.8 % < 80 % -> not measured
+    overall = result.overall
+    assert (overall.points, overall.max_points, overall.rated_count) == (9, 14, 7)
+    assert (overall.not_started_count, overall.unrated_count) == (1, 2)
+    assert overall.percent == Decimal("64.3")
+    assert overall.rated_share_percent == Decimal("77.8")
+    assert (overall.measured, overall.meets_threshold) == (False, None)
+
+
+def test_it_uses_the_model_versions_minimum_share_rated() -> None:
+    ratings = _marked({1: [2, 2, 1, NOT_ASSESSED]})
+
+    # 3 of 4 rated = 75 %: measured with a minimum of 75 %, not with 76 %
+    lenient = score_fidelity(ratings, min_rated_percent=75)
+    strict = score_fidelity(ratings, min_rated_percent=Decimal("76"))
+
+    assert (lenient.overall.measured, lenient.overall.meets_threshold) == (True, True)
+    assert (strict.overall.measured, strict.overall.meets_threshold) == (False, None)
+    assert lenient.min_rated_percent == Decimal("75")
+    assert score_fidelity(ratings).min_rated_percent == DEFAULT_FIDELITY_MIN_RATED_PERCENT
+    assert Decimal("80") == DEFAULT_FIDELITY_MIN_RATED_PERCENT
+
+
+def test_it_measures_nothing_when_every_component_is_left_out() -> None:
+    score = score_fidelity(_marked({1: [NOT_APPLICABLE, NOT_ASSESSED]})).overall
+
+    assert (score.rated_count, score.unrated_count) == (0, 2)
+    assert score.percent is None
+    assert score.rated_share_percent == Decimal("0.0")
+    assert (score.measured, score.meets_threshold) == (False, None)
+    assert score_fidelity([]).overall.rated_share_percent is None
+
+
+def test_it_rejects_a_reason_for_a_rated_component_and_an_unknown_reason() -> None:
+    rated_with_reason = [FidelityRating(1, "kartlegging", 2, NOT_STARTED)]
+    unknown = [FidelityRating(1, "kartlegging", None, "forgot")]  # type: ignore[arg-type]
+
+    with pytest.raises(ValueError, match="'kartlegging' in module 1: a rated component"):
+        score_fidelity(rated_with_reason)
+    with pytest.raises(ValueError, match="'kartlegging' in module 1: unknown reason 'forgot'"):
+        score_fidelity(unknown)
+    with pytest.raises(ValueError, match="minimum share rated"):
+        score_fidelity([], min_rated_percent=0)
+    with pytest.raises(ValueError, match="minimum share rated"):
+        score_fidelity([], min_rated_percent=101)
 
 
 # --------------------------------------------------------------------------------------------

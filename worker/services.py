@@ -24,6 +24,7 @@ from dashboards.aggregation import (
     recompute_pending_school,
     school_ids,
 )
+from implementation.services.releases import survey_results_release
 from tenants.db import tenant_connection
 from tenants.models import Municipality
 
@@ -177,9 +178,15 @@ class MunicipalityRecompute:
 
 
 def municipality_recompute_all(*, run_id: int | None = None) -> MunicipalityRecompute:
-    """Recompute every school of the current schema, then the municipality spread."""
+    """Release the survey results of rounds that closed by date (a round closed early was
+    released at once), recompute every school of the current schema, then the
+    municipality spread."""
     schema = _current_schema()
     done = failed = 0
+    try:
+        survey_results_release()
+    except Exception:  # the recomputation still runs; the next night releases
+        logger.exception("Releasing survey results in %s failed", schema)
     for school_id in school_ids():
         try:
             recompute_pending_school(school_id, with_municipality=False)

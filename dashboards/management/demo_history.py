@@ -373,6 +373,7 @@ class HistoryBuilder:
         rng = plan.rng
         progress = 0.12 * index
         answers: dict[str, int | None] = {}
+        reasons: dict[str, str] = {}
         for adoption in plan.made.values():
             if adoption.status == "discontinued":
                 continue
@@ -381,11 +382,15 @@ class HistoryBuilder:
                            0, 1)
             if adoption.status == "planned":
                 level *= 0.4
-            answers[str(adoption.pk)] = _rating(rng, level)
+            answers[str(adoption.pk)] = rating = _rating(rng, level)
+            if rating is None:  # every component left unrated needs a reason
+                reasons[str(adoption.pk)] = (
+                    "not_started" if adoption.status == "planned" else "not_assessed"
+                )
         if answers:
             team_response_submit(assessment_round=assessment_round, school=plan.school,
                                  instrument=instruments["fidelity"],
-                                 answers=answers)
+                                 answers=answers, unrated_reasons=reasons)
         if not (index == 0 and rng.random() < 0.4):  # some schools start CFIR later
             cfir = instruments["cfir"]
             items = list(InstrumentItem.objects.filter(instrument=cfir).order_by("number"))

@@ -8,10 +8,12 @@ from typing import Any
 
 from implementation.models import Answer, Response
 from implementation.scoring import (
+    DEFAULT_FIDELITY_MIN_RATED_PERCENT,
     DEFAULT_FIDELITY_THRESHOLD,
     CfirRating,
     FidelityRating,
     FidelityScore,
+    UnratedReason,
     score_cfir,
     score_fidelity,
     score_sus,
@@ -46,13 +48,30 @@ def answers_of(response: Response) -> dict[str, int | None]:
     }
 
 
+def unrated_reasons_of(response: Response) -> dict[str, str]:
+    """{adoption id: reason} for the fidelity components left unrated with a reason."""
+    return {
+        str(a.adoption_id): a.unrated_reason
+        for a in _answers(response)
+        if a.adoption_id is not None and a.unrated_reason
+    }
+
+
+def fidelity_rating(answer: Answer, module_number: int, key: str) -> FidelityRating:
+    reason = UnratedReason(answer.unrated_reason) if answer.unrated_reason else None
+    return FidelityRating(module_number, key, answer.value, reason)
+
+
 def _fidelity_dict(score: FidelityScore) -> dict[str, Any]:
     return {
         "points": score.points,
         "max_points": score.max_points,
         "rated_count": score.rated_count,
         "unrated_count": score.unrated_count,
+        "not_started_count": score.not_started_count,
         "percent": score.percent,
+        "rated_share_percent": score.rated_share_percent,
+        "measured": score.measured,
         "meets_threshold": score.meets_threshold,
     }
 
@@ -63,6 +82,8 @@ def fidelity_scores(response: Response) -> dict[str, Any]:
     not part of the model the threshold belongs to."""
     version = response.round.model_version
     threshold = getattr(version, "fidelity_threshold_percent", None) or DEFAULT_FIDELITY_THRESHOLD
+    min_rated = (getattr(version, "fidelity_min_rated_percent", None)
+                 or DEFAULT_FIDELITY_MIN_RATED_PERCENT)
     model_ratings: list[FidelityRating] = []
     local_ratings: list[FidelityRating] = []
     for answer in _answers(response):
@@ -71,14 +92,15 @@ def fidelity_scores(response: Response) -> dict[str, Any]:
             continue
         if adoption.local_component is not None:
             module = adoption.local_component.module
-            local_ratings.append(FidelityRating(module.number, str(adoption.pk), answer.value))
+            local_ratings.append(fidelity_rating(answer, module.number, str(adoption.pk)))
         elif adoption.component is not None:
             module = adoption.component.module
-            model_ratings.append(FidelityRating(module.number, str(adoption.pk), answer.value))
-    result = score_fidelity(model_ratings, threshold=threshold)
-    local = score_fidelity(local_ratings, threshold=threshold).overall
+            model_ratings.append(fidelity_rating(answer, module.number, str(adoption.pk)))
+    result = score_fidelity(model_ratings, threshold=threshold, min_rated_percent=min_rated)
+    local = score_fidelity(local_ratings, threshold=threshold, min_rated_percent=min_rated).overall
     return {
         "threshold": result.threshold,
+        "min_rated_percent": result.min_rated_percent,
         "overall": _fidelity_dict(result.overall),
         "modules": [
             {"module_number": m.module_number, **_fidelity_dict(m.score)} for m in result.modules

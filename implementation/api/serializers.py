@@ -38,6 +38,7 @@ from implementation.models import (
     StagePeriod,
     StrategyStep,
     SurveyLink,
+    UnratedReason,
 )
 from implementation.selectors import (
     adoptions_for,
@@ -83,6 +84,20 @@ def school_field(**kwargs: Any) -> ScopedPrimaryKeyField:
 class AnswersField(serializers.DictField):  # type: ignore[type-arg]
     """{item code (or, for fidelity, adoption id): value or null}. The values are checked
     by the service (scale, whole numbers), which names the item in its error."""
+
+    child = serializers.JSONField(allow_null=True)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "enum": UnratedReason.values},
+        "example": {"12": "not_started", "15": "not_assessed"},
+    }
+)
+class UnratedReasonsField(serializers.DictField):  # type: ignore[type-arg]
+    """{adoption id: not_started, not_applicable or not_assessed} for the fidelity components
+    left unrated. The service checks the reasons and names the component in its error."""
 
     child = serializers.JSONField(allow_null=True)
 
@@ -569,6 +584,15 @@ class TeamResponseSubmitSerializer(serializers.Serializer[Any]):
             "Fidelity: {adoption id: 0, 1, 2 or null}. CFIR: {construct code: -2…2 or null}."
         )
     )
+    unrated_reasons = UnratedReasonsField(
+        required=False,
+        help_text=_(
+            "Fidelity only: why each adopted component without a rating is not rated. "
+            "not_started counts as 0 points; not_applicable and not_assessed are left out of "
+            "the score but count against the share rated. Every adopted component needs a "
+            "rating or a reason."
+        ),
+    )
 
 
 class MyResponseSubmitSerializer(serializers.Serializer[Any]):
@@ -582,10 +606,26 @@ class MyResponseSubmitSerializer(serializers.Serializer[Any]):
 class FidelityScoreSerializer(serializers.Serializer[Any]):
     points = serializers.IntegerField()
     max_points = serializers.IntegerField()
-    rated_count = serializers.IntegerField()
-    unrated_count = serializers.IntegerField()
+    rated_count = serializers.IntegerField(
+        help_text=_("Components scored: rated 0–2, or not started (0 points).")
+    )
+    unrated_count = serializers.IntegerField(
+        help_text=_("Components left out of the score: not applicable or not assessed.")
+    )
+    not_started_count = serializers.IntegerField(
+        help_text=_("Of the rated components, those not started (0 points).")
+    )
     percent = serializers.DecimalField(max_digits=4, decimal_places=1, allow_null=True)
-    meets_threshold = serializers.BooleanField(allow_null=True)
+    rated_share_percent = serializers.DecimalField(
+        max_digits=4, decimal_places=1, allow_null=True,
+        help_text=_("Rated components ÷ all components × 100."),
+    )
+    measured = serializers.BooleanField(
+        help_text=_("The share rated reaches the model version's minimum.")
+    )
+    meets_threshold = serializers.BooleanField(
+        allow_null=True, help_text=_("Null when the score is not measured.")
+    )
 
 
 class ModuleFidelitySerializer(FidelityScoreSerializer):
@@ -600,6 +640,10 @@ class LocalRatingsSerializer(serializers.Serializer[Any]):
 
 class FidelityResultSerializer(serializers.Serializer[Any]):
     threshold = serializers.DecimalField(max_digits=4, decimal_places=1)
+    min_rated_percent = serializers.DecimalField(
+        max_digits=4, decimal_places=1,
+        help_text=_("A score counts as measured from this share of rated components."),
+    )
     overall = FidelityScoreSerializer(
         help_text=_("Points / (2 × rated model components) × 100, all modules pooled.")
     )
@@ -651,10 +695,15 @@ class ResponseSerializer(serializers.ModelSerializer[Response]):
 
 
 class TeamResponseSerializer(ResponseSerializer):
+    unrated_reasons = serializers.SerializerMethodField()
     scores = serializers.SerializerMethodField()
 
     class Meta(ResponseSerializer.Meta):
-        fields = [*ResponseSerializer.Meta.fields, "scores"]
+        fields = [*ResponseSerializer.Meta.fields, "unrated_reasons", "scores"]
+
+    @extend_schema_field(UnratedReasonsField())
+    def get_unrated_reasons(self, response: Response) -> dict[str, str]:
+        return scores.unrated_reasons_of(response)
 
     @extend_schema_field(TeamScoresSerializer)
     def get_scores(self, response: Response) -> dict[str, Any]:

@@ -864,6 +864,7 @@ class TeamResponseViewSet(mixins.ListModelMixin, RoundChildViewSet):
             school=school,
             instrument=instrument,
             answers=data["answers"],
+            unrated_reasons=data.get("unrated_reasons"),
             actor=self.actor,
         )
         return _submitted(self.render(response), existed)

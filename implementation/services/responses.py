@@ -4,10 +4,13 @@ ever duplicated, and an invalid answer rejects the whole submission."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from auditlog.context import set_actor
+from auditlog.context import disable_auditlog, set_actor
+from auditlog.models import LogEntry
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +26,7 @@ from ..models import (
     Response,
     School,
     SurveyLink,
+    UnratedReason,
 )
 from ._common import invalid, today
 from .rounds import token_hash
@@ -34,6 +38,8 @@ FIDELITY = "fidelity"
 FIDELITY_MIN, FIDELITY_MAX = 0, 2
 
 AnswerValue = int | None
+# A fidelity answer: the rating (0-2) or None with the reason it is not rated.
+Rated = tuple[AnswerValue, str | None]
 
 
 def _round_accepts(
@@ -116,56 +122,112 @@ def _item_answers(
 
 
 def _fidelity_answers(
-    school: School, answers: Mapping[str, object]
-) -> dict[ComponentAdoption, AnswerValue]:
+    school: School, answers: Mapping[str, object], reasons: Mapping[str, object]
+) -> dict[ComponentAdoption, Rated]:
+    """Every adopted component (not discontinued) with its rating, or with the reason it
+    is left unrated (docs/scoring.md): a component without either, missing from `answers`
+    or null there, is refused, so no one can raise the score by leaving components out.
+    Every such problem is reported at once, each under its component's field."""
     adoptions = {
         str(a.pk): a
         for a in ComponentAdoption.objects.filter(school=school).exclude(
             status=AdoptionStatus.DISCONTINUED
         )
     }
-    unknown = sorted(set(map(str, answers)) - set(adoptions))
-    if unknown:
-        raise invalid(
-            f"answers.{unknown[0]}",
-            _("Component %(item)s is not adopted by this school."),
-            "unknown_item",
-            item=unknown[0],
-        )
+    for field, given in (("answers", answers), ("unrated_reasons", reasons)):
+        unknown = sorted(set(map(str, given)) - set(adoptions))
+        if unknown:
+            raise invalid(
+                f"{field}.{unknown[0]}",
+                _("Component %(item)s is not adopted by this school."),
+                "unknown_item",
+                item=unknown[0],
+            )
     if not adoptions:
         raise invalid(
             "answers", _("The school has no adopted components to rate."), "nothing_to_rate"
         )
-    return {
-        adoption: _check_value(
+    rated: dict[ComponentAdoption, Rated] = {}
+    problems: dict[str, list[ValidationError]] = {}
+    for key, adoption in adoptions.items():
+        value = _check_value(
             f"answers.{key}", answers.get(key), FIDELITY_MIN, FIDELITY_MAX, required=False
         )
-        for key, adoption in adoptions.items()
-    }
+        reason = reasons.get(key)
+        if reason == "":
+            reason = None
+        if reason is not None and reason not in UnratedReason.values:
+            problems[f"unrated_reasons.{key}"] = [ValidationError(
+                _("“%(reason)s” is not a reason. Use not_started, not_applicable or "
+                  "not_assessed."),
+                code="unknown_reason",
+                params={"reason": reason},
+            )]
+        elif reason is not None and value is not None:
+            problems[f"unrated_reasons.{key}"] = [ValidationError(
+                _("The component has a rating, so it takes no reason."),
+                code="reason_for_rated",
+            )]
+        elif reason is None and value is None:
+            problems[f"answers.{key}"] = [ValidationError(
+                _("Give the component a rating, or choose why it is not rated."),
+                code="reason_required",
+            )]
+        rated[adoption] = (value, reason if isinstance(reason, str) else None)
+    if problems:
+        raise ValidationError(problems)
+    return rated
 
 
 def _save_answers(
     response: Response,
     item_values: Mapping[InstrumentItem, AnswerValue] | None = None,
-    adoption_values: Mapping[ComponentAdoption, AnswerValue] | None = None,
+    adoption_values: Mapping[ComponentAdoption, Rated] | None = None,
 ) -> None:
     """Insert new answers and update changed ones one by one, so the audit trail holds
-    exactly what changed; an identical resubmission writes nothing."""
+    exactly what changed; an identical resubmission writes nothing. Fidelity answers
+    (`adoption_values`) carry the reason a component is not rated."""
     existing = {(a.item_id, a.adoption_id): a for a in response.answers.all()}
-    wanted: dict[tuple[int | None, int | None], tuple[dict[str, object], AnswerValue]] = {}
+    wanted: dict[tuple[int | None, int | None], tuple[dict[str, object], Rated]] = {}
     for item, value in (item_values or {}).items():
-        wanted[(item.pk, None)] = ({"item": item}, value)
-    for adoption, value in (adoption_values or {}).items():
-        wanted[(None, adoption.pk)] = ({"adoption": adoption}, value)
-    for key, (target, value) in wanted.items():
+        wanted[(item.pk, None)] = ({"item": item}, (value, None))
+    for adoption, rated in (adoption_values or {}).items():
+        wanted[(None, adoption.pk)] = ({"adoption": adoption}, rated)
+    for key, (target, (value, reason)) in wanted.items():
         answer = existing.pop(key, None)
         if answer is None:
-            Answer.objects.create(response=response, value=value, **target)  # type: ignore[arg-type]
-        elif answer.value != value:
+            Answer.objects.create(
+                response=response, value=value, unrated_reason=reason, **target
+            )
+        elif (answer.value, answer.unrated_reason) != (value, reason):
             answer.value = value
-            answer.save(update_fields=["value"])
+            answer.unrated_reason = reason
+            answer.save(update_fields=["value", "unrated_reason"])
     for stale in existing.values():
         stale.delete()
+
+
+@contextmanager
+def anonymous_write() -> Iterator[None]:
+    """A transaction for one person's survey answers whose audit trail says *that* answers
+    came in, never *who* gave them or *what* they were: the automatic entries (one per
+    answer, with its value, and the signed-in user as actor) are switched off, and
+    ``_log_survey_answer`` writes one entry per response with no actor and no values.
+    Leaders and coordinators read the audit trail; with the values in it they could read
+    a staff member's answers, or a link respondent's by the time of the entry."""
+    with audited_write(None), set_actor(None), disable_auditlog():
+        yield
+
+
+def _log_survey_answer(response: Response, *, created: bool) -> None:
+    LogEntry.objects.log_create(
+        response,
+        force_log=True,
+        action=LogEntry.Action.CREATE if created else LogEntry.Action.UPDATE,
+        changes={},
+        actor=None,
+        object_repr=response.instrument.code.upper(),
+    )
 
 
 def team_response_submit(
@@ -174,10 +236,15 @@ def team_response_submit(
     school: School,
     instrument: Instrument,
     answers: Mapping[str, object],
+    unrated_reasons: Mapping[str, object] | None = None,
     actor: User | None = None,
 ) -> Response:
     """The team's rating for the round (fidelity: keys are adoption ids; CFIR: construct
-    codes). A second submission for the same round, school and instrument updates it."""
+    codes). A second submission for the same round, school and instrument updates it.
+
+    Fidelity: every adopted component needs a rating (0-2) in `answers` or, in
+    `unrated_reasons`, why it is not rated: not_started (scored as 0), not_applicable or
+    not_assessed (left out of the score, but counted against the share rated)."""
     if instrument.respondent != InstrumentRespondent.TEAM:
         raise invalid(
             "instrument",
@@ -187,7 +254,14 @@ def team_response_submit(
         )
     _round_accepts(assessment_round, school, instrument)
     if instrument.code == FIDELITY:
-        adoption_values, item_values = _fidelity_answers(school, answers), None
+        adoption_values = _fidelity_answers(school, answers, unrated_reasons or {})
+        item_values = None
+    elif unrated_reasons:
+        raise invalid(
+            "unrated_reasons",
+            _("Only the fidelity self-assessment takes reasons for what is not rated."),
+            "not_fidelity",
+        )
     else:
         adoption_values, item_values = None, _item_answers(instrument, answers)
     with audited_write(actor):
@@ -221,16 +295,28 @@ def staff_response_submit(
         )
     _round_accepts(assessment_round, school, instrument)
     item_values = _item_answers(instrument, answers)
-    with audited_write(respondent):
-        response, _created = Response.objects.select_for_update().get_or_create(
+    with anonymous_write():
+        response, created = Response.objects.select_for_update().get_or_create(
             round=assessment_round,
             school=school,
             instrument=instrument,
             respondent_kind=RespondentKind.STAFF,
             respondent=respondent,
         )
+        if response.release_id is not None:
+            # Changing an answer of a released group would let anyone who saw the group
+            # before and after compute this person's answers (releases.py).
+            raise invalid(
+                "answers",
+                _(
+                    "Your answers are part of the published results of this round and can no "
+                    "longer be changed."
+                ),
+                "released",
+            )
         _save_answers(response, item_values)
         response.save(update_fields=["updated_at"])
+        _log_survey_answer(response, created=created)
     return response
 
 
@@ -268,11 +354,14 @@ def link_response_submit(
 ) -> list[Response]:
     """Answers from a one-time link: {instrument code: {item code: value}} for every staff
     survey of the round. Stores no name, e-mail or address; marks the link used."""
-    # set_actor(None) hides a signed-in visitor from the audit entries too (auditlog's
-    # middleware would otherwise record the session's user as the actor).
-    with audited_write(None), set_actor(None):
+    with anonymous_write():
+        # Lock the link row only (`of=("self",)`), never its round and school: a plain
+        # FOR UPDATE with select_related locks the joined rows too, and then waits for the
+        # school's dirty marker, while every other writer and the worker hold that marker
+        # and, at COMMIT, need KEY SHARE on the same round and school rows for their
+        # (deferred) foreign-key checks: a deadlock. Lock order: dashboards/signals.py.
         link = (
-            SurveyLink.objects.select_for_update()
+            SurveyLink.objects.select_for_update(of=("self",))
             .select_related("round", "school")
             .filter(token_hash=token_hash(token))
             .first()
@@ -308,6 +397,7 @@ def link_response_submit(
                 survey_link=link,
             )
             _save_answers(response, item_values)
+            _log_survey_answer(response, created=True)
             responses.append(response)
         link.used_at = timezone.now()
         link.save(update_fields=["used_at"])

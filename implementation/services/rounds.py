@@ -17,6 +17,7 @@ from sovei_platform.audit import audited_write
 
 from ..models import AssessmentRound, RoundInstrument, School, SurveyLink
 from ._common import clean, invalid, today
+from .releases import survey_results_release
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -89,16 +90,21 @@ def round_update(
     clean(assessment_round)
     with audited_write(actor):
         assessment_round.save()
+        if not assessment_round.is_open(today()) and assessment_round.opens_on <= today():
+            # Moved into the past: release its survey results now (see releases.py).
+            survey_results_release(round_ids=[assessment_round.pk])
     return assessment_round
 
 
 def round_close(*, assessment_round: AssessmentRound, actor: User | None = None) -> AssessmentRound:
-    """Close the round now, before its closing date."""
+    """Close the round now, before its closing date, and release its survey results
+    (groups of at least k answers, see releases.py)."""
     if assessment_round.closed_at is not None:
         raise invalid("round", _("The round is already closed."), "closed")
     with audited_write(actor):
         assessment_round.closed_at = timezone.now()
         assessment_round.save(update_fields=["closed_at"])
+        survey_results_release(round_ids=[assessment_round.pk])
     return assessment_round
 
 

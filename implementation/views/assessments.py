@@ -13,10 +13,19 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 
 from catalog.models import Instrument, InstrumentRespondent
+from sovei_platform.privacy import min_group_size
 
 from .. import scoring, services
-from ..forms import RatingForm, SurveyForm, add_service_errors, adoption_label, answer_field_name
-from ..models import AssessmentRound, School
+from ..forms import (
+    FidelityRatingForm,
+    RatingForm,
+    SurveyForm,
+    add_service_errors,
+    adoption_label,
+    answer_field_name,
+    reason_field_name,
+)
+from ..models import AssessmentRound, School, UnratedReason
 from ..selectors import adoptions_for, own_responses_for, rounds_for, team_responses_for
 from ._common import (
     RATE_DENIED,
@@ -57,26 +66,43 @@ def _disable(form: RatingForm | SurveyForm) -> None:
 # --- Fidelity self-assessment --------------------------------------------------------------
 
 
+Saved = tuple[int | None, str | None]  # a fidelity answer: rating, or why not rated
+
+
 def _fidelity_scores(
-    assessment_round: AssessmentRound, adoptions: list[Any], values: dict[int, int | None]
+    assessment_round: AssessmentRound, adoptions: list[Any], saved: dict[int, Saved]
 ) -> dict[str, Any] | None:
-    if not values:
+    """The saved rating scored as the API and the dashboards score it: fidelity to the
+    shared model (the school's local components are counted apart), with the share rated."""
+    if not saved:
         return None
+    version = assessment_round.model_version
     modules = {}
     ratings = []
+    local_ratings = []
     for adoption in adoptions:
-        if adoption.pk not in values:
+        if adoption.pk not in saved:
             continue
         module = module_of(adoption)
-        modules[module.number] = module
-        key = adoption.component.key if adoption.component is not None else f"L{adoption.pk}"
-        ratings.append(scoring.FidelityRating(module.number, key, values[adoption.pk]))
+        value, reason = saved[adoption.pk]
+        rating = scoring.FidelityRating(
+            module.number, str(adoption.pk), value,
+            scoring.UnratedReason(reason) if reason else None,
+        )
+        if adoption.is_local:
+            local_ratings.append(rating)
+        else:
+            modules[module.number] = module
+            ratings.append(rating)
     result = scoring.score_fidelity(
-        ratings, threshold=assessment_round.model_version.fidelity_threshold_percent
+        ratings,
+        threshold=version.fidelity_threshold_percent,
+        min_rated_percent=version.fidelity_min_rated_percent,
     )
     return {
         "result": result,
         "modules": [(modules[m.module_number], m.score) for m in result.modules],
+        "local": scoring.score_fidelity(local_ratings).overall if local_ratings else None,
     }
 
 
@@ -92,14 +118,15 @@ def fidelity(request: HttpRequest, school_id: int, round_id: int) -> HttpRespons
     existing = team_responses_for(access).filter(
         round=assessment_round, school=school, instrument=instrument
     ).first()
-    saved: dict[int, int | None] = (
-        {a.adoption_id: a.value for a in existing.answers.all() if a.adoption_id}
+    saved: dict[int, Saved] = (
+        {a.adoption_id: (a.value, a.unrated_reason)
+         for a in existing.answers.all() if a.adoption_id}
         if existing else {}
     )
     is_open = round_state(assessment_round) == "open"
     form_kwargs: dict[str, Any] = {"instrument": instrument, "keys": keys, "labels": labels}
     if request.method == "POST":
-        form = RatingForm(request.POST, **form_kwargs)
+        form = FidelityRatingForm(request.POST, **form_kwargs)
         if form.is_valid():
             try:
                 services.team_response_submit(
@@ -107,6 +134,7 @@ def fidelity(request: HttpRequest, school_id: int, round_id: int) -> HttpRespons
                     school=school,
                     instrument=instrument,
                     answers=form.answers(),
+                    unrated_reasons=form.unrated_reasons(),
                     actor=actor_of(request),
                 )
             except ValidationError as exc:
@@ -117,13 +145,15 @@ def fidelity(request: HttpRequest, school_id: int, round_id: int) -> HttpRespons
                     "implementation:fidelity", school_id=school.pk, round_id=assessment_round.pk
                 )
     else:
-        form = RatingForm(
-            initial=_initial({str(k): v for k, v in saved.items()}), **form_kwargs
-        )
+        initial = _initial({str(k): value for k, (value, _reason) in saved.items()})
+        for k, (value, reason) in saved.items():
+            if value is None:  # answers from before reasons existed count as not assessed
+                initial[reason_field_name(k)] = reason or UnratedReason.NOT_ASSESSED
+        form = FidelityRatingForm(initial=initial, **form_kwargs)
         if not is_open:
             _disable(form)
     sections = [
-        (module, [(a, form.field_for(str(a.pk))) for a in items])
+        (module, [(a, form.field_for(str(a.pk)), form.reason_for(str(a.pk))) for a in items])
         for module, items in group_by_module(rated)
     ]
     return render_page(
@@ -140,6 +170,7 @@ def fidelity(request: HttpRequest, school_id: int, round_id: int) -> HttpRespons
             "existing": existing,
             "scores": _fidelity_scores(assessment_round, all_adoptions, saved),
             "threshold": assessment_round.model_version.fidelity_threshold_percent,
+            "min_rated": assessment_round.model_version.fidelity_min_rated_percent,
         },
         invalid=form.is_bound,
     )
@@ -302,6 +333,7 @@ def staff_survey(request: HttpRequest, school_id: int, round_id: int) -> HttpRes
             "is_open": is_open,
             "form": form,
             "sections": form.bound_sections(),
+            "k": min_group_size(),
         },
         invalid=form.is_bound,
     )

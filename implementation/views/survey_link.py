@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from sovei_platform.privacy import min_group_size
+
 from .. import services
 from ..forms import SurveyForm, add_service_errors
 from ..selectors import survey_instruments, survey_link_by_token
@@ -54,7 +56,7 @@ def survey_link(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "implementation/survey_link.html",
-        {"link": link, "form": form, "sections": form.bound_sections()},
+        {"link": link, "form": form, "sections": form.bound_sections(), "k": min_group_size()},
         status=400 if form.is_bound else 200,
     )
 

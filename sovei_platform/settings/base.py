@@ -265,13 +265,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 
 # Research store: school/municipality pseudonyms are HMAC-SHA256 under this key (prod
-# refuses the development default; rotating it is documented in docs/research.md), and
-# individual-respondent measures are shown only for groups of at least this many.
+# refuses the development default; rotating it is documented in docs/research.md).
+# Disclosure rules (sovei_platform/privacy.py, docs/research.md): survey results are
+# released only in groups of at least RESEARCH_MIN_GROUP_SIZE respondents — on the
+# dashboards and in the research store alike — and time use only for groups of at least
+# RESEARCH_MIN_STAFF_GROUP staff; a semester reaches the researchers
+# RESEARCH_RELEASE_DELAY_DAYS after it ended.
 DEV_RESEARCH_PSEUDONYM_KEY = "dev-insecure-research-pseudonym-key"  # refused by prod
 RESEARCH_PSEUDONYM_KEY: str = env.str(
     "RESEARCH_PSEUDONYM_KEY", default=DEV_RESEARCH_PSEUDONYM_KEY
 )
 RESEARCH_MIN_GROUP_SIZE: int = env.int("RESEARCH_MIN_GROUP_SIZE", default=5)
+RESEARCH_MIN_STAFF_GROUP: int = env.int(
+    "RESEARCH_MIN_STAFF_GROUP", default=RESEARCH_MIN_GROUP_SIZE
+)
+RESEARCH_RELEASE_DELAY_DAYS: int = env.int("RESEARCH_RELEASE_DELAY_DAYS", default=30)
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 # Survey answers by link must not carry the respondent's address; staff writes don't need it.
