@@ -220,6 +220,7 @@ def provision(count: int, rounds: int) -> None:
     from catalog.instruments import instruments_import
     from catalog.models import ModelVersion
     from catalog.services import catalog_import
+    from implementation.services.releases import survey_results_release
     from tenants.db import use_public_schema
     from tenants.models import Municipality
     from tenants.services import municipality_create
@@ -249,6 +250,10 @@ def provision(count: int, rounds: int) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             for statement in _fill_sql(municipality.schema_name, index + 1, rounds):
                 cursor.execute(statement)
+            # The answers reach the store only as released groups of closed rounds, as
+            # round_close and the nightly run release them (implementation.services.releases).
+            connection.set_tenant(municipality)  # type: ignore[attr-defined]
+            survey_results_release()
             if (index + 1) % 12 == 0:
                 Municipality.objects.filter(pk=municipality.pk).update(shares_research_data=False)
             if (index + 1) % 10 == 0:
@@ -304,10 +309,13 @@ def refresh_once(batch_size: int) -> None:
     from _bench import django_setup
 
     django_setup()
+    from implementation.services._common import today
+    from research.pseudonyms import Semester
     from research.refresh import refresh_research_store
 
     started = time.perf_counter()
-    result = refresh_research_store(batch_size=batch_size)
+    result = refresh_research_store(batch_size=batch_size, through=Semester.of(today()))
+    assert result is not None
     wall = time.perf_counter() - started
     print(
         json.dumps(

@@ -112,7 +112,8 @@ def fidelity_distribution(
 ) -> Figure:
     """Box with every school's point per module (and overall) in one semester."""
     rows = sorted(facts, key=lambda f: (f.module_number is None, f.module_number or 0))
-    rows = [f for f in rows if f.percent is not None]
+    # A score that rests on too few rated components is not a measurement (docs/scoring.md).
+    rows = [f for f in rows if f.percent is not None and f.measured]
     thresholds = Counter(f.threshold_percent for f in rows)
     x = [module_label(f.module_number, titles) for f in rows]
     figure: Figure = {
@@ -123,10 +124,13 @@ def fidelity_distribution(
                 "x": x,
                 "y": [_float(f.percent) for f in rows],
                 "text": [f.school for f in rows],
+                "customdata": [_float(f.rated_share_percent) for f in rows],
                 "boxpoints": "all",
                 "jitter": 0.4,
                 "pointpos": 0,
-                "hovertemplate": "%{text}: %{y:.1f} %<extra></extra>",
+                "hovertemplate": "%{text}: %{y:.1f} % ("
+                + _("%(share)s %% of the components rated") % {"share": "%{customdata:.0f}"}
+                + ")<extra></extra>",
             }
         ],
         "layout": _layout(
@@ -163,19 +167,26 @@ def fidelity_distribution(
     return figure
 
 
-def fidelity_over_time(facts: Iterable[FidelityFact], semesters: Sequence[str]) -> Figure:
-    """Overall fidelity of every school per semester, and the share of schools at or above
-    the threshold."""
-    overall = [f for f in facts if f.module_number is None and f.percent is not None]
-    by_semester: dict[str, list[FidelityFact]] = defaultdict(list)
-    for fact in overall:
-        by_semester[fact.semester].append(fact)
-    shown = [s for s in semesters if by_semester.get(s)]
+def fidelity_over_time(
+    facts: Iterable[FidelityFact],
+    by_school: Mapping[tuple[str, str], tuple[Decimal, bool]],
+    semesters: Sequence[str],
+) -> Figure:
+    """Overall fidelity of every measured school round per semester, and the share of
+    schools (each counted once: its rounds of the semester pooled) at or above the
+    threshold."""
+    overall = [
+        f for f in facts if f.module_number is None and f.percent is not None and f.measured
+    ]
+    schools: dict[str, list[bool]] = defaultdict(list)
+    for (_school, semester), (_percent, meets) in by_school.items():
+        schools[semester].append(meets)
+    shown = [s for s in semesters if schools.get(s)]
     return {
         "data": [
             {
                 "type": "box",
-                "name": _("Overall fidelity %"),
+                "name": _("Overall fidelity % (school rounds)"),
                 "x": [semester_label(f.semester) for f in overall],
                 "y": [_float(f.percent) for f in overall],
                 "text": [f.school for f in overall],
@@ -189,16 +200,10 @@ def fidelity_over_time(facts: Iterable[FidelityFact], semesters: Sequence[str]) 
                 "mode": "lines+markers",
                 "name": _("Schools at or above the threshold (%)"),
                 "x": [semester_label(s) for s in shown],
-                "y": [
-                    round(
-                        100
-                        * sum(1 for f in by_semester[s] if f.meets_threshold)
-                        / len(by_semester[s]),
-                        1,
-                    )
-                    for s in shown
-                ],
-                "hovertemplate": "%{y:.1f} %<extra></extra>",
+                "y": [round(100 * sum(schools[s]) / len(schools[s]), 1) for s in shown],
+                "customdata": [len(schools[s]) for s in shown],
+                "hovertemplate": "%{y:.1f} % (" + _("schools") + ": %{customdata})"
+                "<extra></extra>",
             },
         ],
         "layout": _layout(
@@ -213,14 +218,13 @@ def fidelity_over_time(facts: Iterable[FidelityFact], semesters: Sequence[str]) 
 
 
 def outcomes_over_time(
-    cells: Iterable[OutcomeCell], semesters: Sequence[str], instruments: Sequence[str], k: int
+    cells: Iterable[OutcomeCell], semesters: Sequence[str], instruments: Sequence[str]
 ) -> Figure:
-    """Pooled means of the filtered group per semester, one line per instrument; a
-    suppressed cell is a gap with a marked point on the axis."""
+    """Pooled means of the filtered group per semester, one line per instrument. Every cell
+    pools released groups of at least k respondents; a semester without one is a gap."""
     cells = [c for c in cells if c.instrument in instruments]
     by_key = {(c.instrument, c.semester): c for c in cells}
     sus = list(instruments) == ["sus"]
-    floor = 0 if sus else 1
     data: list[dict[str, Any]] = []
     for instrument in instruments:
         present = [s for s in semesters if (instrument, s) in by_key]
@@ -241,25 +245,6 @@ def outcomes_over_time(
                 "<extra>%{fullData.name}</extra>",
             }
         )
-        hidden = [s for s in present if by_key[(instrument, s)].suppressed]
-        if hidden:
-            data.append(
-                {
-                    "type": "scatter",
-                    "mode": "markers",
-                    "name": _("%(instrument)s: suppressed")
-                    % {"instrument": instrument_label(instrument)},
-                    "x": [semester_label(s) for s in hidden],
-                    "y": [floor] * len(hidden),
-                    "marker": {"symbol": "x-open", "size": 10},
-                    "hovertemplate": _(
-                        "suppressed: fewer than %(k)s respondents, or hidden so "
-                        "that a small group cannot be worked out"
-                    )
-                    % {"k": k}
-                    + "<extra></extra>",
-                }
-            )
     title = (
         _("Usability (SUS) over rounds")
         if sus
@@ -279,8 +264,8 @@ def outcomes_over_time(
 
 
 def outcome_school_spread(cells: Iterable[OutcomeCell], semester: str) -> Figure:
-    """The schools' means (shown cells only) per instrument in one semester."""
-    shown = [c for c in cells if c.semester == semester and not c.suppressed and c.mean]
+    """The schools' means per instrument in one semester (schools with a released group)."""
+    shown = [c for c in cells if c.semester == semester]
     data = []
     for instrument in INDIVIDUAL_SCALES:
         rows = [c for c in shown if c.instrument == instrument]
@@ -300,7 +285,7 @@ def outcome_school_spread(cells: Iterable[OutcomeCell], semester: str) -> Figure
     return {
         "data": data,
         "layout": _layout(
-            _("Schools' means, %(semester)s (cells shown)")
+            _("Schools' means, %(semester)s")
             % {"semester": semester_label(semester)},
             yaxis={"title": {"text": _("Mean score (1–5)")}, "range": [0.8, 5.2]},
             showlegend=False,
@@ -358,50 +343,51 @@ def stage_progress(facts: Iterable[StageFact], titles: Mapping[int, str]) -> Fig
 
 
 def stage_durations(facts: Iterable[StageFact]) -> Figure:
-    """Days spent in each stage (finished and ongoing stages), all modules."""
-    rows = [f for f in facts if f.days is not None]
+    """Semesters spent in each stage (finished and ongoing stages), all modules."""
+    rows = [f for f in facts if f.semesters is not None]
     return {
         "data": [
             {
                 "type": "box",
-                "name": _("Days in stage"),
+                "name": _("Semesters in stage"),
                 "x": [stage_label(f.stage) for f in rows],
-                "y": [f.days for f in rows],
+                "y": [f.semesters for f in rows],
                 "text": [f"{f.school}, {f.module_number}" for f in rows],
                 "boxpoints": "outliers",
-                "hovertemplate": "%{text}: %{y} d<extra></extra>",
+                "hovertemplate": "%{text}: %{y}<extra></extra>",
             }
         ],
         "layout": _layout(
-            _("Time in stage (days)"),
+            _("Time in stage (semesters)"),
             xaxis={
                 "type": "category",
                 "categoryorder": "array",
                 "categoryarray": [str(s.label) for s in Stage],
             },
-            yaxis={"title": {"text": _("Days")}, "rangemode": "tozero"},
+            yaxis={"title": {"text": _("Semesters")}, "rangemode": "tozero", "dtick": 1},
             showlegend=False,
         ),
     }
 
 
 def stage_table(facts: Iterable[StageFact], titles: Mapping[int, str]) -> list[dict[str, Any]]:
-    """Per module × stage: schools that entered it, median days, mean share of steps done."""
+    """Per module × stage: schools that entered it, median semesters in it, mean share of
+    steps done."""
     grouped: dict[tuple[int, int, str], list[StageFact]] = defaultdict(list)
     for fact in facts:
         grouped[(fact.module_number, fact.stage_order, fact.stage)].append(fact)
     table = []
     for (module, _order, stage), rows in sorted(grouped.items()):
-        days = [f.days for f in rows if f.days is not None]
+        durations = [f.semesters for f in rows if f.semesters is not None]
         shares = [f.steps_share for f in rows if f.steps_share is not None]
         table.append(
             {
                 "module": module_label(module, titles),
                 "stage": stage_label(stage),
-                "entered": sum(1 for f in rows if f.entered_semester),
-                "median_days": median(days) if days else None,
+                "entered": len({f.school for f in rows if f.entered_semester}),
+                "median_semesters": median(durations) if durations else None,
                 "steps_share": (round(100 * sum(shares) / len(shares), 0) if shares else None),
-                "schools_with_steps": len(shares),
+                "schools_with_steps": len({f.school for f in rows if f.steps_share is not None}),
             }
         )
     return table
@@ -464,29 +450,36 @@ def cfir_profile_figure(
 # --- Time use ------------------------------------------------------------------------------
 
 
-def time_use_figure(rows: Sequence[Mapping[str, Any]], semesters: Sequence[str]) -> Figure:
+def time_use_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
+    """The filtered group's share of logged time by mode per semester (its own cell:
+    released time-use groups only), stacked to 100 %."""
     modes = [m.value for m in ActivityMode]
     by_key = {(r["semester"], r["mode"]): r for r in rows}
-    present = [s for s in semesters if any((s, m) in by_key for m in modes)]
+    semesters = sorted({r["semester"] for r in rows}, key=lambda code: next(
+        r["semester_index"] for r in rows if r["semester"] == code))
+    staff = {r["semester"]: r["staff"] for r in rows}
     data = [
         {
             "type": "bar",
             "name": mode_label(mode),
-            "x": [semester_label(s) for s in present],
+            "x": [semester_label(s) for s in semesters],
             "y": [
-                _float(by_key[(s, mode)]["mean_share"]) if (s, mode) in by_key else 0.0
-                for s in present
+                _float(by_key[(s, mode)]["share"]) if (s, mode) in by_key else 0.0
+                for s in semesters
             ],
-            "hovertemplate": "%{y:.1f} %<extra>%{fullData.name}</extra>",
+            "customdata": [staff[s] for s in semesters],
+            "hovertemplate": "%{y:.1f} % (" + _("staff") + ": %{customdata})"
+            "<extra>%{fullData.name}</extra>",
         }
         for mode in modes
+        if any((s, mode) in by_key for s in semesters)
     ]
     return {
         "data": data,
         "layout": _layout(
-            _("Share of logged time by mode (mean over schools)"),
+            _("Share of logged time by mode"),
             barmode="stack",
-            xaxis=_semester_axis(present),
+            xaxis=_semester_axis(semesters),
             yaxis={"title": {"text": "%"}, "range": [0, 100]},
         ),
     }

@@ -1,21 +1,29 @@
-"""The research store (public schema): anonymized school × round facts from every
-municipality that shares data, rebuilt by ``research.refresh`` and read by the researcher
-pages and exports. See docs/research.md.
+"""The research store (public schema): anonymized facts from every municipality that
+shares data, published by ``research.refresh`` and read by the researcher pages and exports.
+See docs/research.md.
 
-Everything here is derived and replaced wholesale by each refresh (one transaction), except
-``ExportLog`` and ``SharingChange``, which are the audit trail. The store holds:
+The store is *published*, one semester at a time: a semester reaches the researchers
+``RESEARCH_RELEASE_DELAY_DAYS`` after it ended, and between publications the store does not
+change (except that a municipality that stops sharing is removed at once). Everything here
+is replaced wholesale by each publication (one transaction), except the audit trail
+(``ExportLog``, ``SharingChange``) and the released time-use groups (``TimeUseGroup``), which
+are formed once and never change. The store holds:
 
 * no names of schools, people or municipalities, no e-mail addresses, no free text;
 * schools, municipalities and rounds only as keyed-hash pseudonyms (``research.pseudonyms``);
   municipalities by county and size band; rounds by semester ("2026H" = autumn 2026);
-* no dates: stage entry and exit as semesters, stage durations in days;
-* individual-respondent measures (AIM, IAM, FIM, SUS) only as protected cells
-  (``OutcomeCell``): a suppressed cell has neither n nor mean nor SD.
+* no dates and nothing finer than a semester: stage entry and exit as semesters, time in a
+  stage in semesters, no publication time;
+* person-level measures only as sums of released groups of at least k people: survey
+  results (AIM, IAM, FIM, SUS) from the municipalities' released groups
+  (``implementation.SurveyRelease``), time use from ``TimeUseGroup`` (at least
+  ``RESEARCH_MIN_STAFF_GROUP`` staff).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -38,11 +46,6 @@ class CellLevel(models.TextChoices):
     SCHOOL = "school", _("school")
 
 
-class TimeUseKind(models.TextChoices):
-    MODULE = "module", _("module")
-    MODE = "mode", _("mode")
-
-
 PSEUDONYM_LENGTH = 16
 # The instruments that individuals answer: only protected cells of them are stored.
 OUTCOME_INSTRUMENTS = ("aim", "iam", "fim", "sus")
@@ -53,10 +56,15 @@ def _pseudonym(**options: object) -> models.CharField:  # type: ignore[type-arg]
 
 
 class ResearchRefresh(models.Model):
-    """One completed refresh; the newest is the store's current content."""
+    """One publication of the store; the newest is the store's current content. Its times
+    are for the operators: researchers see ``through_semester``, never when it ran (the
+    day a figure changed would date the records behind it)."""
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
+    through_semester = models.CharField(
+        max_length=5, default="", help_text="The latest semester published (YYYYV / YYYYH)."
+    )
     duration_ms = models.PositiveIntegerField()
     municipalities = models.PositiveIntegerField()
     schools = models.PositiveIntegerField()
@@ -65,6 +73,7 @@ class ResearchRefresh(models.Model):
     )
     rows = models.JSONField(default=dict)
     min_group_size = models.PositiveSmallIntegerField()
+    min_staff_group = models.PositiveSmallIntegerField(default=5)
     key_fingerprint = models.CharField(
         max_length=16, help_text="Identifies the pseudonym key (not the key itself)."
     )
@@ -74,7 +83,7 @@ class ResearchRefresh(models.Model):
         get_latest_by = "finished_at"
 
     def __str__(self) -> str:
-        return f"refresh {self.pk} ({self.finished_at:%Y-%m-%d %H:%M})"
+        return f"publication {self.pk} (through {self.through_semester})"
 
 
 class ResearchMunicipality(models.Model):
@@ -139,8 +148,12 @@ class FidelityFact(_SchoolFact):
     points = models.PositiveIntegerField()
     max_points = models.PositiveIntegerField()
     rated_count = models.PositiveIntegerField()
+    not_started_count = models.PositiveIntegerField(default=0)
     unrated_count = models.PositiveIntegerField()
     percent = models.DecimalField(max_digits=5, decimal_places=1, null=True)
+    rated_share_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True)
+    min_rated_percent = models.PositiveSmallIntegerField(default=80)
+    measured = models.BooleanField(default=False)
     threshold_percent = models.PositiveSmallIntegerField()
     meets_threshold = models.BooleanField(null=True)
 
@@ -160,8 +173,9 @@ class FidelityFact(_SchoolFact):
 
 
 class StageFact(_SchoolFact):
-    """School × module × NIRN stage (SIC): when (by semester) the stage was entered and
-    left, days in the stage, and the share of its strategy steps done."""
+    """School × module × NIRN stage (SIC) as of the end of the published semester: the
+    semesters the stage was entered and left, the semesters spent in it (no days: with the
+    semesters they would pin the dates down), and the share of its strategy steps done."""
 
     model_version = models.CharField(max_length=20)
     module_number = models.PositiveSmallIntegerField()
@@ -170,7 +184,11 @@ class StageFact(_SchoolFact):
     entered_semester = models.CharField(max_length=5, blank=True)
     exited_semester = models.CharField(max_length=5, blank=True)
     ongoing = models.BooleanField()
-    days = models.IntegerField(null=True)
+    semesters = models.PositiveSmallIntegerField(
+        null=True,
+        help_text="Semester boundaries crossed in the stage: exit (or the published "
+        "semester) − entry, in semesters.",
+    )
     steps_total = models.PositiveIntegerField()
     steps_done = models.PositiveIntegerField()
     steps_cancelled = models.PositiveIntegerField()
@@ -192,15 +210,13 @@ class StageFact(_SchoolFact):
 
 
 class OutcomeCell(models.Model):
-    """An implementation outcome (AIM, IAM, FIM, SUS) pooled over the respondents of a
-    group of schools in one semester and model version, after disclosure control
-    (``research.disclosure``). ``level`` says which group: every school, a county, a size
-    band, county × size band, a municipality or a school. A suppressed cell has
-    ``suppressed = True`` and no n, mean or SD.
-
-    Only closed rounds count (responses no longer change, so day-to-day differences of the
-    store cannot isolate a single new answer). Rounds of one school in one semester are
-    pooled."""
+    """An implementation outcome (AIM, IAM, FIM, SUS) pooled over released groups of one
+    semester and model version. ``level`` says which schools: every school, a county, a size
+    band, county × size band, a municipality or a school. A school cell adds up the school's
+    released groups; a municipality cell also the municipality's pooled group of small
+    schools. Every released group has at least k complete respondents and never changes, so
+    every cell does, and the difference of any two cells — also across publications — is a
+    sum of whole groups (``implementation.services.releases``)."""
 
     level = models.CharField(max_length=12, choices=CellLevel.choices)
     semester = models.CharField(max_length=5)
@@ -211,10 +227,10 @@ class OutcomeCell(models.Model):
     size_band = models.CharField(max_length=12, blank=True)
     municipality = _pseudonym(blank=True)
     school = _pseudonym(blank=True)
-    n = models.PositiveIntegerField(null=True)
-    mean = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    n = models.PositiveIntegerField()
+    groups = models.PositiveIntegerField(help_text="Released groups pooled.")
+    mean = models.DecimalField(max_digits=5, decimal_places=2)
     sd = models.DecimalField(max_digits=5, decimal_places=2, null=True)
-    suppressed = models.BooleanField()
 
     class Meta:
         ordering = ["semester_index", "instrument", "level", "county", "size_band", "school"]
@@ -236,8 +252,7 @@ class OutcomeCell(models.Model):
         indexes = [models.Index(fields=["model_version", "level", "semester_index"])]
 
     def __str__(self) -> str:
-        value = "suppressed" if self.suppressed else f"{self.mean} (n={self.n})"
-        return f"{self.level}/{self.semester}/{self.instrument}: {value}"
+        return f"{self.level}/{self.semester}/{self.instrument}: {self.mean} (n={self.n})"
 
 
 class CfirFact(_SchoolFact):
@@ -269,28 +284,85 @@ class CfirFact(_SchoolFact):
         return f"{self.school}/{self.semester}/{self.code}: {self.mean}"
 
 
-class TimeUseFact(_SchoolFact):
-    """School × semester × module × mode: the share (%) of the school's logged
-    social-work time in that semester. No minutes (a school may have one staff member)."""
+class TimeUseCell(models.Model):
+    """Time use of one semester pooled over released time-use groups (``TimeUseGroup``:
+    at least ``RESEARCH_MIN_STAFF_GROUP`` social-work staff each), at one ``level`` as
+    ``OutcomeCell``: the share (%) of the cell's logged minutes in a module × mode. The
+    rows of one cell add up to 100. No minutes are stored (one staff member's hours would
+    be recognisable)."""
 
+    level = models.CharField(max_length=12, choices=CellLevel.choices)
     semester = models.CharField(max_length=5)
     semester_index = models.PositiveIntegerField()
     model_version = models.CharField(max_length=20)
+    county = models.CharField(max_length=2, blank=True)
+    size_band = models.CharField(max_length=12, blank=True)
+    municipality = _pseudonym(blank=True)
+    school = _pseudonym(blank=True)
     module_number = models.PositiveSmallIntegerField()
     mode = models.CharField(max_length=20)
+    staff = models.PositiveIntegerField(help_text="Staff behind the cell (Σ over its groups).")
+    groups = models.PositiveIntegerField()
     share_percent = models.DecimalField(max_digits=4, decimal_places=1)
 
     class Meta:
-        ordering = ["semester_index", "school", "module_number", "mode"]
+        ordering = ["semester_index", "level", "county", "size_band", "municipality", "school",
+                    "module_number", "mode"]
         constraints = [
             models.UniqueConstraint(
-                fields=["school", "semester", "model_version", "module_number", "mode"],
-                name="research_time_use_unique",
+                fields=["level", "semester", "model_version", "county", "size_band",
+                        "municipality", "school", "module_number", "mode"],
+                name="research_time_use_cell_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["model_version", "level", "semester_index"])]
+
+    def __str__(self) -> str:
+        return f"{self.level}/{self.semester}/{self.module_number}/{self.mode}"
+
+
+class TimeUseGroup(models.Model):
+    """A released time-use group (internal: never shown as such): one school's logged time
+    in one semester when at least ``RESEARCH_MIN_STAFF_GROUP`` staff logged it, or the rest
+    of a municipality's schools together when they reach that many staff *and* would still
+    reach it without any one of them (a school leader, who sees the school's own log, then
+    cannot subtract down to fewer). Formed once, at the first publication that covers the
+    semester, and never changed: time logged later for that semester is not published, so
+    no difference between two publications is one person's work. Keyed by kommunenummer
+    and school ids (not pseudonyms), so a new pseudonym key leaves the groups as they are."""
+
+    kommunenummer = models.CharField(max_length=4)
+    semester = models.CharField(max_length=5)
+    school_id = models.BigIntegerField(null=True, help_text="None: the pooled schools.")
+    school_ids = ArrayField(models.BigIntegerField(), help_text="Schools in the group.")
+    staff = models.PositiveIntegerField()
+    formed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kommunenummer", "semester", "school_id"]
+        indexes = [models.Index(fields=["kommunenummer", "semester"])]
+
+    def __str__(self) -> str:
+        return f"{self.kommunenummer}/{self.semester}/{self.school_id or 'pooled'}"
+
+
+class TimeUseGroupRow(models.Model):
+    group = models.ForeignKey(TimeUseGroup, on_delete=models.CASCADE, related_name="rows")
+    model_version = models.CharField(max_length=20)
+    module_number = models.PositiveSmallIntegerField()
+    mode = models.CharField(max_length=20)
+    minutes = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "model_version", "module_number", "mode"],
+                name="research_time_use_group_row_unique",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.school}/{self.semester}/{self.module_number}/{self.mode}"
+        return f"{self.group_id}/{self.module_number}/{self.mode}"
 
 
 # --- Audit trail ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -108,15 +108,40 @@ class Semester:
             return _("Autumn %(year)s") % {"year": self.year}
         return _("Spring %(year)s") % {"year": self.year}
 
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 7 if self.term == AUTUMN else 1, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year, 12, 31) if self.term == AUTUMN else date(self.year, 6, 30)
+
+    def previous(self) -> Semester:
+        return Semester(self.year, SPRING) if self.term == AUTUMN else Semester(
+            self.year - 1, AUTUMN)
+
     @classmethod
     def of(cls, day: date) -> Semester:
         return cls(day.year, AUTUMN if day.month >= 7 else SPRING)
+
+    @classmethod
+    def of_index(cls, index: int) -> Semester:
+        return cls(index // 2, AUTUMN if index % 2 else SPRING)
 
     @classmethod
     def parse(cls, code: str) -> Semester | None:
         if len(code) != 5 or not code[:4].isdigit() or code[4] not in (SPRING, AUTUMN):
             return None
         return cls(int(code[:4]), code[4])
+
+
+def published_semester(today: date, delay_days: int) -> Semester:
+    """The latest semester published by `today`: the one that ended more than `delay_days`
+    days before it (docs/research.md, "Publication")."""
+    semester = Semester.of(today - timedelta(days=delay_days))
+    if semester.last_day + timedelta(days=delay_days) < today:
+        return semester
+    return semester.previous()
 
 
 def semester_label(code: str) -> str:

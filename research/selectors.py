@@ -1,13 +1,15 @@
 """Reads of the research store (public schema) for the researcher pages and exports.
 
 Only the store's tables are read here — never a municipality's schema. Every number a
-page or an export shows comes from these reads, and every outcome number is a stored,
-already protected ``OutcomeCell``: filters choose among protected cells and never
-compute a new group (a new group could be subtracted from a published one).
+page or an export shows comes from these reads. Person-level numbers (survey outcomes,
+time use) are stored cells only — sums of released groups (``research.refresh``): filters
+choose among stored cells and never compute a new group of people. Team-level facts
+(fidelity, CFIR, stages) are summarised per school, and counted as distinct schools.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,15 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Avg, Max, Q, QuerySet, Sum
 
 from catalog.models import Instrument, InstrumentDomain, InstrumentItem, Module
 from tenants.models import Municipality
 from tenants.validators import COUNTIES
 
-from .disclosure import DEFAULT_MIN_GROUP_SIZE
 from .models import (
     CellLevel,
     CfirFact,
@@ -36,9 +36,9 @@ from .models import (
     SharingChange,
     SizeBand,
     StageFact,
-    TimeUseFact,
+    TimeUseCell,
 )
-from .pseudonyms import Semester
+from .pseudonyms import Semester, semester_label
 
 
 @dataclass(frozen=True)
@@ -98,11 +98,6 @@ def consistent_read() -> Iterator[None]:
             raw.isolation_level, raw.read_only = previous
 
 
-def min_group_size() -> int:
-    """k: individual-respondent measures are shown only for groups of at least k."""
-    return int(getattr(settings, "RESEARCH_MIN_GROUP_SIZE", DEFAULT_MIN_GROUP_SIZE))
-
-
 def version_sort_key(code: str) -> tuple[int, ...]:
     return tuple(int(part) if part.isdigit() else 0 for part in code.split("."))
 
@@ -148,6 +143,10 @@ class StoreSummary:
     schools: int
     rounds: int
     semesters: int
+
+    @property
+    def through_label(self) -> str:
+        return semester_label(self.refresh.through_semester) if self.refresh else ""
 
 
 def store_summary(filters: Filters) -> StoreSummary:
@@ -303,48 +302,63 @@ class ProfileRow:
     schools_low: int
 
 
-def cfir_profile(filters: Filters) -> list[ProfileRow]:
-    """Mean of the schools' construct (and domain) ratings: all schools, and those whose
-    overall fidelity in the same round reached the model version's threshold (high)
-    versus not (low). Rounds without an overall fidelity score count only in "all"."""
-    meets = FidelityFact.objects.filter(
-        school=OuterRef("school"), round=OuterRef("round"), module_number__isnull=True
-    ).values("meets_threshold")[:1]
+def school_fidelity(filters: Filters) -> dict[tuple[str, str], tuple[Decimal, bool]]:
+    """Per (school, semester): the overall fidelity pooled over the school's *measured*
+    rounds of the semester (Σ points / Σ max points × 100, as the score itself pools
+    components) and whether it reaches the threshold. A school with no measured round in a
+    semester has no entry."""
     rows = (
-        CfirFact.objects.filter(filters.q(), mean__isnull=False)
-        .annotate(meets=Subquery(meets))
-        .values("level", "code", "domain_code", "position", "meets")
-        .annotate(mean=Avg("mean"), schools=Count("school"))
-        .order_by("level", "position", "code")
+        FidelityFact.objects.filter(filters.q(), module_number__isnull=True, measured=True)
+        .values("school", "semester")
+        .annotate(points=Sum("points"), max_points=Sum("max_points"),
+                  threshold=Max("threshold_percent"))
     )
-    grouped: dict[tuple[str, str, str, int], dict[Any, tuple[Decimal, int]]] = {}
+    result: dict[tuple[str, str], tuple[Decimal, bool]] = {}
     for row in rows:
+        if not row["max_points"]:
+            continue
+        percent = Decimal(row["points"] * 100) / Decimal(row["max_points"])
+        result[(row["school"], row["semester"])] = (
+            percent, row["points"] * 100 >= row["threshold"] * row["max_points"]
+        )
+    return result
+
+
+def cfir_profile(filters: Filters) -> list[ProfileRow]:
+    """Mean of the schools' construct (and domain) ratings, each school counted once: a
+    school's rating is the mean over its rounds of the semester(s) chosen, and it is
+    "high" when its pooled overall fidelity (``school_fidelity``) reaches the model
+    version's threshold, "low" when measured and below, and in neither (only in "all")
+    without a measured fidelity self-assessment."""
+    per_school = (
+        CfirFact.objects.filter(filters.q(), mean__isnull=False)
+        .values("school", "semester", "level", "code", "domain_code", "position")
+        .annotate(mean=Avg("mean"))
+    )
+    fidelity = school_fidelity(filters)
+    grouped: dict[tuple[str, str, str, int], dict[str, list[Decimal]]] = defaultdict(
+        lambda: {"all": [], "high": [], "low": []}
+    )
+    for row in per_school:
         key = (row["level"], row["code"], row["domain_code"], row["position"])
-        grouped.setdefault(key, {})[row["meets"]] = (row["mean"], row["schools"])
-    profile: list[ProfileRow] = []
-    for (level, code, domain, position), by_meets in grouped.items():
-        high = by_meets.get(True)
-        low = by_meets.get(False)
-        total_n = sum(n for _mean, n in by_meets.values())
-        total_mean = (
-            sum((Decimal(mean) * n for mean, n in by_meets.values()), Decimal(0)) / total_n
-            if total_n
-            else None
+        mean = Decimal(row["mean"])
+        grouped[key]["all"].append(mean)
+        measured = fidelity.get((row["school"], row["semester"]))
+        if measured is not None:
+            grouped[key]["high" if measured[1] else "low"].append(mean)
+
+    def mean_of(values: list[Decimal]) -> Decimal | None:
+        return sum(values, Decimal(0)) / len(values) if values else None
+
+    profile = [
+        ProfileRow(
+            level=level, code=code, domain_code=domain, position=position,
+            mean_all=mean_of(groups["all"]), schools_all=len(groups["all"]),
+            mean_high=mean_of(groups["high"]), schools_high=len(groups["high"]),
+            mean_low=mean_of(groups["low"]), schools_low=len(groups["low"]),
         )
-        profile.append(
-            ProfileRow(
-                level=level,
-                code=code,
-                domain_code=domain,
-                position=position,
-                mean_all=total_mean,
-                schools_all=total_n,
-                mean_high=high[0] if high else None,
-                schools_high=high[1] if high else 0,
-                mean_low=low[0] if low else None,
-                schools_low=low[1] if low else 0,
-            )
-        )
+        for (level, code, domain, position), groups in grouped.items()
+    ]
     return sorted(profile, key=lambda r: (r.level != "domain", r.position, r.code))
 
 
@@ -366,36 +380,37 @@ def cfir_labels() -> tuple[dict[str, str], dict[str, str]]:
     return constructs, domains
 
 
-# --- Time use ------------------------------------------------------------------------------
+# --- Time use (released groups only) ------------------------------------------------------
 
 
-def time_use_facts(filters: Filters) -> QuerySet[TimeUseFact]:
-    return TimeUseFact.objects.filter(filters.q()).order_by(
-        "semester_index", "school", "module_number", "mode"
+def time_use_cells(filters: Filters) -> QuerySet[TimeUseCell]:
+    """Every time-use cell inside the filters (for exports), as ``outcome_cells``."""
+    return TimeUseCell.objects.filter(filters.q()).order_by(
+        "semester_index", "level", "county", "size_band", "municipality", "school",
+        "module_number", "mode",
     )
 
 
 def time_use_by_mode(filters: Filters) -> list[dict[str, Any]]:
-    """Per semester × mode: the schools' mean share of their logged time (a school that
-    logged time in the semester but none in a mode counts with 0 %)."""
-    facts = TimeUseFact.objects.filter(filters.q(semester=False))
-    per_mode = facts.values("semester", "semester_index", "mode").annotate(
-        total=Sum("share_percent")
-    )
-    schools = dict(
-        facts.values("semester")
-        .annotate(n=Count("school", distinct=True))
-        .values_list("semester", "n")
+    """Per semester × mode: the filtered group's share of its logged time (the group's own
+    cell: all schools, a county, a size band or county × size band), summed over modules,
+    with the staff behind it."""
+    level, _parts = outcome_group_level(filters)
+    cells = TimeUseCell.objects.filter(filters.q(semester=False), level=level)
+    per_mode = (
+        cells.values("semester", "semester_index", "mode")
+        .annotate(share=Sum("share_percent"), staff=Max("staff"))
+        .order_by("semester_index", "mode")
     )
     return [
         {
             "semester": row["semester"],
             "semester_index": row["semester_index"],
             "mode": row["mode"],
-            "mean_share": Decimal(row["total"]) / schools[row["semester"]],
-            "schools": schools[row["semester"]],
+            "share": Decimal(row["share"]),
+            "staff": row["staff"],
         }
-        for row in sorted(per_mode, key=lambda r: (r["semester_index"], r["mode"]))
+        for row in per_mode
     ]
 
 

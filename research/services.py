@@ -5,41 +5,31 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from django.db import transaction
-
 from sovei_platform.audit import audited_write
+from sovei_platform.privacy import min_group_size, min_staff_group, release_delay_days
 from tenants.models import Municipality
 
 from . import exports, selectors
 from .models import ExportLog, SharingChange
-from .selectors import Filters, min_group_size
+from .refresh import withdraw_municipality
+from .selectors import Filters
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
-REFRESH_TASK = "research.tasks.refresh_research_store"
-
-
-def _refresh_soon() -> None:
-    """Ask the worker for a refresh now (best effort: the nightly one runs anyway)."""
-    try:
-        from worker.dispatch import publish
-
-        publish(REFRESH_TASK, "public", expires=3600)
-    except Exception as exc:
-        logger.warning("Could not ask for a research refresh (%s); the nightly one will run", exc)
-
-
 def research_sharing_set(
     *, municipality: Municipality, shares: bool, actor: User | None
 ) -> Municipality:
     """Start or stop sharing the municipality's anonymized data with research.
 
-    Stopping takes effect at the next refresh of the research store, which is requested
-    right away (and runs nightly anyway): it leaves every row of the municipality out, so
-    neither the pages nor later exports contain them. Recorded as a ``SharingChange``."""
+    Stopping removes the municipality from the published store at once, in the same
+    transaction: its schools, rounds, facts and its own cells (``withdraw_municipality``);
+    totals above it keep what was already published until the next publication, which
+    leaves it out. Starting again takes effect at the next publication (the store changes
+    only when a semester is published: docs/research.md). Recorded as a
+    ``SharingChange``."""
     if municipality.shares_research_data == shares:
         return municipality
     with audited_write(actor):
@@ -50,7 +40,8 @@ def research_sharing_set(
             shares=shares,
             changed_by=actor if actor is not None and actor.pk else None,
         )
-        transaction.on_commit(_refresh_soon)
+        if not shares:
+            withdraw_municipality(municipality.kommunenummer)
     logger.info(
         "Municipality %s %s sharing with research",
         municipality.kommunenummer,
@@ -71,8 +62,11 @@ def export_create(
         refresh = selectors.refresh_latest()
         metadata = {
             "dataset": dataset,
-            "refresh": refresh.pk if refresh else None,
+            "publication": refresh.pk if refresh else None,
+            "through_semester": refresh.through_semester if refresh else "",
             "min_group_size": refresh.min_group_size if refresh else min_group_size(),
+            "min_staff_group": refresh.min_staff_group if refresh else min_staff_group(),
+            "release_delay_days": release_delay_days(),
             "filters": filters.as_dict(),
         }
         export = exports.build(exports.DATASETS[dataset], file_format, filters, metadata)

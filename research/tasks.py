@@ -1,5 +1,7 @@
 """Celery task: a thin wrapper around ``research.refresh`` (beat: nightly, after the full
-recomputation; also requested when a municipality starts or stops sharing)."""
+recomputation). It publishes only when a new semester is due (or the rules or the key
+changed): on other nights it does nothing, so the store never changes on a day that would
+date the records behind it."""
 
 from __future__ import annotations
 
@@ -22,6 +24,14 @@ from .refresh import refresh_research_store as refresh
     time_limit=3900,
 )
 def refresh_research_store() -> dict[str, object]:
-    """Rebuild the research store from every municipality that shares data."""
-    result = refresh()
-    return {"refresh_id": result.refresh_id, "rows": result.rows, "ms": result.duration_ms}
+    """Publish the research store if a publication is due."""
+    result = refresh(only_if_due=True)
+    if result is None:
+        return {"published": False}
+    return {
+        "published": True,
+        "refresh_id": result.refresh_id,
+        "through": result.through,
+        "rows": result.rows,
+        "ms": result.duration_ms,
+    }

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import TenantAccess
+from sovei_platform.privacy import min_group_size, min_staff_group, release_delay_days
 
 from . import selectors, services
 
@@ -33,11 +34,14 @@ def sharing(request: HttpRequest) -> HttpResponse:
         services.research_sharing_set(municipality=municipality, shares=shares, actor=access.user)
         messages.success(
             request,
-            _("The municipality shares anonymized data with research again.")
+            _(
+                "The municipality shares anonymized data with research again, from the next "
+                "publication."
+            )
             if shares
             else _(
-                "The municipality no longer shares data with research. Its data is removed "
-                "from the research store at the next refresh."
+                "The municipality no longer shares data with research. Its data has been "
+                "removed from the research store."
             ),
         )
         return redirect("research_tenant:sharing")
@@ -47,5 +51,8 @@ def sharing(request: HttpRequest) -> HttpResponse:
         {
             "municipality": municipality,
             "changes": selectors.sharing_changes(municipality),
+            "k": min_group_size(),
+            "k_staff": min_staff_group(),
+            "delay": release_delay_days(),
         },
     )

@@ -16,12 +16,14 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from sovei_platform.privacy import min_group_size, min_staff_group, release_delay_days
+
 from . import charts, selectors, services
 from .exports import DATASETS, ExportTooLarge
 from .forms import ExportForm, FilterForm
 from .models import OUTCOME_INSTRUMENTS
 from .pseudonyms import semester_label
-from .selectors import Filters, min_group_size
+from .selectors import Filters
 
 View = Callable[..., HttpResponse]
 
@@ -59,6 +61,8 @@ def _page(
             "section": section,
             # k as the store was built with it (the setting may have changed since).
             "k": summary.refresh.min_group_size if summary.refresh else min_group_size(),
+            "k_staff": summary.refresh.min_staff_group if summary.refresh else min_staff_group(),
+            "release_delay": release_delay_days(),
             "summary": summary,
             "semester_label": semester_label(filters.semester) if filters.semester else "",
             **build(filters),
@@ -80,9 +84,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         semesters = selectors.fidelity_semesters(filters)
         rows = selectors.time_use_by_mode(filters)
         return {
-            "time_use_figure": charts.time_use_figure(rows, [r["semester"] for r in rows])
-            if rows
-            else None,
+            "time_use_figure": charts.time_use_figure(rows) if rows else None,
+            "time_use_rows": rows,
             "semesters": [semester_label(s) for s in semesters],
             "datasets": DATASETS,
         }
@@ -105,13 +108,18 @@ def fidelity(request: HttpRequest) -> HttpResponse:
         in_semester = (
             list(selectors.fidelity_facts(replace(filters, semester=shown))) if shown else []
         )
+        by_school = selectors.school_fidelity(replace(filters, semester=""))
         return {
             "shown_semester": semester_label(shown) if shown else "",
             "distribution": charts.fidelity_distribution(in_semester, titles, shown)
             if in_semester
             else None,
-            "over_time": charts.fidelity_over_time(over_time, semesters) if over_time else None,
+            "over_time": charts.fidelity_over_time(over_time, by_school, semesters)
+            if over_time
+            else None,
             "schools_rated": len({f.school for f in in_semester}),
+            "schools_measured": len({f.school for f in in_semester
+                                     if f.module_number is None and f.measured}),
         }
 
     return _page(request, "research/fidelity.html", "fidelity", build)
@@ -126,14 +134,12 @@ def outcomes(request: HttpRequest) -> HttpResponse:
         group = selectors.outcome_group_cells(filters)
         schools = selectors.outcome_school_cells(filters)
         _level, parts_level = selectors.outcome_group_level(filters)
-        refresh = selectors.refresh_latest()
-        k = refresh.min_group_size if refresh else min_group_size()
         return {
             "shown_semester": semester_label(shown) if shown else "",
-            "scales_figure": charts.outcomes_over_time(group, semesters, ("aim", "iam", "fim"), k)
+            "scales_figure": charts.outcomes_over_time(group, semesters, ("aim", "iam", "fim"))
             if group
             else None,
-            "sus_figure": charts.outcomes_over_time(group, semesters, ("sus",), k)
+            "sus_figure": charts.outcomes_over_time(group, semesters, ("sus",))
             if any(c.instrument == "sus" for c in group)
             else None,
             "school_figure": charts.outcome_school_spread(schools, shown) if shown else None,
@@ -141,10 +147,7 @@ def outcomes(request: HttpRequest) -> HttpResponse:
             "part_rows": selectors.outcome_part_cells(filters, shown) if shown else [],
             "parts_level": parts_level,
             "instruments": {code: charts.instrument_label(code) for code in OUTCOME_INSTRUMENTS},
-            "school_cells": sum(1 for c in schools if c.semester == shown),
-            "school_cells_suppressed": sum(
-                1 for c in schools if c.semester == shown and c.suppressed
-            ),
+            "school_cells": len({c.school for c in schools if c.semester == shown}),
         }
 
     return _page(request, "research/outcomes.html", "outcomes", build)

@@ -1,20 +1,23 @@
 """The researcher pages: server-built plotly figures from the research store, filters by
-round, model version, county and size band, suppressed cells marked."""
+round, model version, county and size band; person-level data only as released groups."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
 from accounts.models import User
+from implementation.services._common import today
+from research.pseudonyms import Semester
 from research.selectors import Filters, cfir_profile
 
 from .conftest import client_for
-from .test_research_world import ResearchWorld, research_world
+from .test_research_world import ResearchWorld, log_time_at_lade, publish, research_world
 
 __all__ = ["research_world"]
 
@@ -78,17 +81,15 @@ def test_it_filters_by_size_band_and_round(research_world: ResearchWorld, resear
     assert schools == {w.school(w.ila), w.school(w.lade)}
 
 
-def test_it_marks_suppressed_cells_on_the_outcomes_page(
+def test_it_shows_nothing_of_a_county_whose_survey_answers_were_never_released(
     research_world: ResearchWorld, researcher: User
 ) -> None:
     w = research_world
 
     html = page(researcher, "/forsker/utfall/", county="15", semester=w.semester.code)
 
-    sus = figure(html, "figure-sus")
-    markers = [t for t in sus["data"] if t.get("marker", {}).get("symbol") == "x-open"]
-    assert len(markers) == 1 and markers[0]["y"] == [0]  # a cross on the axis, no value
-    assert 'class="suppressed"' in html
+    assert "figure-sus-data" not in html  # Bratteberg's 2 SUS answers: no released group
+    assert "No SUS answers in closed rounds for these filters." in html
     scales = figure(html, "figure-scales")
     aim = next(t for t in scales["data"] if t["name"].startswith("AIM"))
     assert aim["customdata"][-1][0] == 6  # Volda's 6 AIM respondents
@@ -100,11 +101,13 @@ def test_it_shows_the_overall_outcomes_over_rounds(
     html = page(researcher, "/forsker/utfall/")
 
     aim = next(t for t in figure(html, "figure-scales")["data"] if t["name"].startswith("AIM"))
-    assert [row[0] for row in aim["customdata"]] == [5, 22]  # earlier semester, this one
+    # Earlier semester: Lade's 5. This one: Lade 6 + Zyxqvik 7 + Bratteberg 6 (Ila's 3 are
+    # in no released group).
+    assert [row[0] for row in aim["customdata"]] == [5, 19]
     spread = figure(html, "figure-school-spread")
     shown = {text.split(" ")[0] for trace in spread["data"] for text in trace["text"]}
     assert shown and all(re.fullmatch(r"S-[0-9a-f]{12}", n) for n in shown)
-    assert research_world.school(research_world.ila) not in shown  # suppressed (3 < 5)
+    assert research_world.school(research_world.ila) not in shown
 
 
 def test_it_draws_stage_progress_and_durations(
@@ -117,7 +120,9 @@ def test_it_draws_stage_progress_and_durations(
     assert progress["layout"]["barmode"] == "stack"
     counts = {trace["name"]: sum(trace["x"]) for trace in progress["data"]}
     assert sum(counts.values()) == 2  # Ila and Zyxqvik have module 1 stages
-    assert 120 in durations["data"][0]["y"]  # Zyxqvik's ongoing installation
+    entered = Semester.of(today() - timedelta(days=120))
+    # Zyxqvik's ongoing installation, in semesters up to the published one (no days)
+    assert research_world.semester.index - entered.index in durations["data"][0]["y"]
 
 
 def test_it_compares_determinants_of_high_and_low_fidelity_schools(
@@ -141,12 +146,18 @@ def test_it_compares_determinants_of_high_and_low_fidelity_schools(
     assert len(traces) == 3
 
 
-def test_it_shows_time_use_on_the_overview(research_world: ResearchWorld, researcher: User) -> None:
+def test_it_shows_time_use_of_released_groups_on_the_overview(
+    research_world: ResearchWorld, researcher: User
+) -> None:
+    log_time_at_lade(research_world)
+    publish()
+
     html = page(researcher, "/forsker/")
 
     bars = figure(html, "figure-time-use")["data"]
     assert {t["type"] for t in bars} == {"bar"}
-    assert round(sum(t["y"][0] for t in bars), 1) == 100.0
+    assert {t["name"]: t["y"] for t in bars} == {"planned": [60.0], "acute": [40.0]}
+    assert bars[0]["customdata"] == [5]  # staff behind the figure
 
 
 def test_it_explains_an_empty_store(researcher: User) -> None:

@@ -1,12 +1,13 @@
-"""The research store's refresh (research.refresh): what it holds, pseudonyms that stay the
-same, disclosure control on the individual-respondent measures, sharing, and a swap that
-is all or nothing."""
+"""The research store's publication (research.refresh): what it holds, pseudonyms that stay
+the same, person-level data only as released groups, publication by semester, sharing, and
+a swap that is all or nothing. The disclosure attacks themselves are played in
+tests/test_disclosure_attacks.py."""
 
 from __future__ import annotations
 
 import io
 import re
-from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +18,10 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from implementation.models import AssessmentRound
+from implementation.services import activity_log
+from implementation.services._common import today
+from implementation.services.releases import survey_results_release
 from research import refresh as refresh_module
-from research.disclosure import GroupCell, Relation, group_relations, recoverable
 from research.models import (
     CfirFact,
     FidelityFact,
@@ -29,14 +32,28 @@ from research.models import (
     ResearchSchool,
     SharingChange,
     StageFact,
-    TimeUseFact,
+    TimeUseCell,
+    TimeUseGroup,
 )
-from research.pseudonyms import key_fingerprint, municipality_pseudonym, school_pseudonym
-from research.refresh import refresh_research_store
+from research.pseudonyms import (
+    Semester,
+    key_fingerprint,
+    municipality_pseudonym,
+    published_semester,
+    school_pseudonym,
+)
+from research.refresh import publication_due, refresh_research_store
 from research.services import research_sharing_set
 from tenants.models import Municipality
 
-from .test_research_world import ResearchWorld, research_world, respondents
+from .recording import module
+from .test_research_world import (
+    ResearchWorld,
+    log_time_at_lade,
+    publish,
+    research_world,
+    respondents,
+)
 
 __all__ = ["research_world"]
 
@@ -47,13 +64,13 @@ STORE_MODELS: tuple[Any, ...] = (
     FidelityFact,
     StageFact,
     CfirFact,
-    TimeUseFact,
+    TimeUseCell,
     OutcomeCell,
 )
 
 
-def cell(w: ResearchWorld, instrument: str, level: str, **keys: str) -> OutcomeCell:
-    return OutcomeCell.objects.get(
+def cell(w: ResearchWorld, instrument: str, level: str, **keys: str) -> OutcomeCell | None:
+    return OutcomeCell.objects.filter(
         semester=keys.pop("semester", w.semester.code),
         model_version="1.0",
         instrument=instrument,
@@ -62,7 +79,7 @@ def cell(w: ResearchWorld, instrument: str, level: str, **keys: str) -> OutcomeC
         size_band=keys.get("size_band", ""),
         municipality=keys.get("municipality", ""),
         school=keys.get("school", ""),
-    )
+    ).first()
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
@@ -78,6 +95,9 @@ def snapshot() -> dict[str, list[tuple[Any, ...]]]:
         )
         for model in STORE_MODELS
     }
+
+
+TRONDHEIM = {"county": "50", "size_band": "1000-4999"}
 
 
 # --- What the store holds ------------------------------------------------------------------
@@ -100,7 +120,7 @@ def test_it_names_municipalities_by_pseudonym_county_and_size_band(
     assert w.school(w.ila) in set(ResearchSchool.objects.values_list("pseudonym", flat=True))
 
 
-def test_it_keeps_rounds_as_semesters_and_facts_without_dates(
+def test_it_keeps_rounds_as_semesters_and_stages_in_semesters_without_dates(
     research_world: ResearchWorld,
 ) -> None:
     w = research_world
@@ -111,29 +131,33 @@ def test_it_keeps_rounds_as_semesters_and_facts_without_dates(
     for model in STORE_MODELS:
         for field in model._meta.concrete_fields:
             assert not isinstance(field, models.DateField), f"{model.__name__}.{field.name}"
+        assert "days" not in {f.name for f in model._meta.fields}, model.__name__
     stage = StageFact.objects.get(school=w.school(w.zyxqvik), module_number=1, stage="installation")
+    entered = Semester.of(today() - timedelta(days=120))
     assert stage.ongoing and stage.is_furthest and stage.exited_semester == ""
-    assert re.fullmatch(r"\d{4}[VH]", stage.entered_semester)
-    assert stage.days == 120
+    assert stage.entered_semester == entered.code
+    assert stage.semesters == w.semester.index - entered.index  # counted to the published one
+    left = StageFact.objects.get(school=w.school(w.zyxqvik), module_number=1, stage="exploration")
+    assert left.semesters == entered.index - Semester.of(today() - timedelta(days=200)).index
 
 
-def test_it_carries_fidelity_per_module_and_overall_for_every_round(
+def test_it_carries_fidelity_per_module_and_overall_with_the_share_rated(
     research_world: ResearchWorld,
 ) -> None:
     w = research_world
 
-    ila = {
-        (f.semester, f.module_number): f.percent
-        for f in FidelityFact.objects.filter(school=w.school(w.ila))
-    }
+    facts = FidelityFact.objects.filter(school=w.school(w.ila))
+    ila = {(f.semester, f.module_number): f for f in facts}
 
     # Earlier: 1.1 = 1, 2.1 = 0, 3.1 = 1 → 2 of 6 = 33.3 %. Now: 7 of 12 = 58.3 %.
-    assert ila[(w.earlier.code, None)] == Decimal("33.3")
-    assert ila[(w.semester.code, None)] == Decimal("58.3")
-    assert ila[(w.semester.code, 2)] == Decimal("75.0")
+    assert ila[(w.earlier.code, None)].percent == Decimal("33.3")
+    now = ila[(w.semester.code, None)]
+    assert (now.percent, now.rated_share_percent, now.measured) == (
+        Decimal("58.3"), Decimal("100.0"), True)
+    assert ila[(w.semester.code, 2)].percent == Decimal("75.0")
 
 
-def test_it_carries_determinants_and_time_use_shares_without_minutes(
+def test_it_carries_determinants_and_no_time_use_of_a_single_staff_member(
     research_world: ResearchWorld,
 ) -> None:
     w = research_world
@@ -143,124 +167,147 @@ def test_it_carries_determinants_and_time_use_shares_without_minutes(
             school=w.school(w.lade), level="construct", mean__isnull=False
         ).values_list("code", "mean")
     )
-    shares = dict(
-        TimeUseFact.objects.filter(school=w.school(w.zyxqvik)).values_list("mode", "share_percent")
-    )
 
     assert cfir == {"I.A": Decimal("-1.00"), "II.A": Decimal("-2.00")}
-    assert shares == {
-        "akutt": Decimal("33.3"),
-        "planlagt": Decimal("50.0"),
-        "systemniva": Decimal("16.7"),
-    }  # 60 / 90 / 30 of 180 minutes
-    assert "minutes" not in {f.name for f in TimeUseFact._meta.fields}
+    # Zyxqvik's time is one person's (Gunnhild's): no group, no cell, at no level.
+    assert not TimeUseCell.objects.exists()
+    assert not TimeUseGroup.objects.exists()
+    assert "minutes" not in {f.name for f in TimeUseCell._meta.fields}
 
 
-# --- Individual-respondent measures --------------------------------------------------------
-
-
-def test_it_suppresses_a_school_with_fewer_than_k_respondents_and_its_complement(
+def test_it_publishes_time_use_of_at_least_k_staff_and_never_changes_a_group(
     research_world: ResearchWorld,
 ) -> None:
     w = research_world
-    trondheim = municipality_pseudonym("5001")
-    where = {"county": "50", "size_band": "1000-4999", "municipality": trondheim}
+    log_time_at_lade(w)
+    publish()
+    lade = TimeUseCell.objects.filter(level="school", school=w.school(w.lade))
+    assert {(c.mode, c.share_percent, c.staff) for c in lade} == {
+        ("akutt", Decimal("40.0"), 5), ("planlagt", Decimal("60.0"), 5)}
+    # Zyxqvik (1 staff) is not pooled: the rest of Trondheim is Zyxqvik alone.
+    assert not TimeUseCell.objects.filter(school=w.school(w.zyxqvik)).exists()
 
-    ila = cell(w, "aim", "school", **where, school=w.school(w.ila))
-    lade = cell(w, "aim", "school", **where, school=w.school(w.lade))
-    zyxqvik = cell(w, "aim", "school", **where, school=w.school(w.zyxqvik))
-    municipality = cell(w, "aim", "municipality", **where)
+    with tenant_context(w.trondheim):
+        activity_log(school=w.lade, staff=User.objects.get(email="lade-staff-0@example.no"),
+                     performed_on=today(), minutes=600, module=module(1), mode="akutt")
+    publish()
 
-    assert (ila.suppressed, ila.n, ila.mean, ila.sd) == (True, None, None, None)  # 3 < 5
-    assert (lade.suppressed, lade.n, lade.mean) == (True, None, None)  # the complement
-    assert (zyxqvik.suppressed, zyxqvik.n) == (False, 7)
-    assert (municipality.suppressed, municipality.n) == (False, 16)
-    # What subtraction gives is Ila and Lade together: 9 respondents in 2 schools.
-    assert (municipality.n or 0) - (zyxqvik.n or 0) == 9
+    lade = TimeUseCell.objects.filter(level="school", school=w.school(w.lade))
+    assert {(c.mode, c.share_percent) for c in lade} == {
+        ("akutt", Decimal("40.0")), ("planlagt", Decimal("60.0"))}  # formed once: unchanged
 
 
-def test_it_suppresses_a_small_county_that_the_overall_total_would_give_away(
+def test_it_publishes_survey_results_only_as_released_groups(
+    research_world: ResearchWorld,
+) -> None:
+    w = research_world
+    trondheim = {**TRONDHEIM, "municipality": municipality_pseudonym("5001")}
+
+    ila = cell(w, "aim", "school", **trondheim, school=w.school(w.ila))
+    lade = cell(w, "aim", "school", **trondheim, school=w.school(w.lade))
+    zyxqvik = cell(w, "aim", "school", **trondheim, school=w.school(w.zyxqvik))
+    municipality = cell(w, "aim", "municipality", **trondheim)
+
+    assert ila is None  # 3 < 5, and no other school to pool them with
+    assert lade is not None and (lade.n, lade.groups) == (6, 1)
+    assert zyxqvik is not None and zyxqvik.n == 7
+    assert municipality is not None and (municipality.n, municipality.groups) == (13, 2)
+    assert all(c.n >= 5 for c in OutcomeCell.objects.all())
+
+
+def test_it_has_no_cell_for_a_county_whose_answers_were_never_released(
     research_world: ResearchWorld,
 ) -> None:
     w = research_world
 
-    volda = cell(w, "sus", "county", county="15")
+    assert cell(w, "sus", "county", county="15") is None  # Bratteberg's 2 SUS respondents
+    assert cell(w, "sus", "size_band", size_band="<1000") is None
     trondheim = cell(w, "sus", "county", county="50")
-    small_band = cell(w, "sus", "size_band", size_band="<1000")
-    other_band = cell(w, "sus", "size_band", size_band="1000-4999")
     overall = cell(w, "sus", "overall")
-
-    assert volda.suppressed and small_band.suppressed  # Bratteberg's 2 SUS respondents
-    assert trondheim.suppressed and other_band.suppressed  # else overall − it = Volda
-    assert (overall.suppressed, overall.n) == (False, 20)
-
-
-def test_it_leaves_nothing_recoverable_from_the_published_cells(
-    research_world: ResearchWorld,
-) -> None:
-    problems: dict[tuple[str, str, str], dict[GroupCell, OutcomeCell]] = defaultdict(dict)
-    for row in OutcomeCell.objects.all():
-        key = GroupCell(row.level, row.county, row.size_band, row.municipality, row.school)
-        problems[(row.semester, row.model_version, row.instrument)][key] = row
-
-    assert problems
-    for published in problems.values():
-        # The reader knows which cells exist and how they nest, but not the hidden n.
-        relations: list[Relation[GroupCell]] = group_relations(published)
-        hidden = {key for key, row in published.items() if row.suppressed}
-        assert recoverable(hidden, relations) == set()
-        for key, row in published.items():
-            assert row.suppressed or (row.n or 0) >= 5, key
+    assert trondheim is not None and overall is not None
+    assert trondheim.n == overall.n == 18  # the overall total is Trondheim's: nothing hidden
 
 
 def test_it_counts_only_closed_rounds_for_the_staff_surveys(
     research_world: ResearchWorld,
 ) -> None:
     w = research_world
-    volda = municipality_pseudonym("1577")
 
     bratteberg = cell(
-        w,
-        "aim",
-        "school",
-        county="15",
-        size_band="<1000",
-        municipality=volda,
-        school=w.school(w.bratteberg),
+        w, "aim", "school", county="15", size_band="<1000",
+        municipality=municipality_pseudonym("1577"), school=w.school(w.bratteberg),
     )
 
-    assert (bratteberg.n, bratteberg.suppressed) == (6, False)  # not 6 + the open round's 9
+    assert bratteberg is not None and bratteberg.n == 6  # not 6 + the open round's 9
 
 
-def test_it_pools_a_semester_with_k_respondents(research_world: ResearchWorld) -> None:
+def test_it_keeps_an_earlier_semester(research_world: ResearchWorld) -> None:
     w = research_world
 
     lade_earlier = cell(
-        w,
-        "aim",
-        "school",
-        semester=w.earlier.code,
-        county="50",
-        size_band="1000-4999",
-        municipality=municipality_pseudonym("5001"),
-        school=w.school(w.lade),
+        w, "aim", "school", semester=w.earlier.code, **TRONDHEIM,
+        municipality=municipality_pseudonym("5001"), school=w.school(w.lade),
     )
 
-    assert (lade_earlier.suppressed, lade_earlier.n) == (False, 5)
+    assert lade_earlier is not None and lade_earlier.n == 5
     # Answers 3/4/5 cycling: (3+4+4+3)/4, (4+4+4+4)/4, (5+4+4+3)/4, 3.5, 4.0 → 3.8
     assert lade_earlier.mean == Decimal("3.80")
+
+
+# --- Publication ---------------------------------------------------------------------------
+
+
+def test_it_publishes_a_semester_a_month_after_it_ended() -> None:
+    assert published_semester(date(2026, 7, 30), 30).code == "2025H"
+    assert published_semester(date(2026, 7, 31), 30).code == "2026V"
+    assert published_semester(date(2027, 1, 31), 30).code == "2026H"
+    assert published_semester(date(2026, 12, 4), 30).code == "2026V"
+
+
+def test_it_leaves_out_the_semester_that_is_not_published_yet(
+    research_world: ResearchWorld,
+) -> None:
+    w = research_world
+
+    result = refresh_research_store(through=w.semester.previous())
+
+    assert result is not None and result.through == w.semester.previous().code
+    assert set(ResearchRound.objects.values_list("semester", flat=True)) == {w.earlier.code}
+    assert not OutcomeCell.objects.filter(semester=w.semester.code).exists()
+    assert not StageFact.objects.exclude(entered_semester="").filter(
+        entered_semester=w.semester.code).exists()
+
+
+def test_the_nightly_task_publishes_only_when_a_new_semester_is_due(
+    research_world: ResearchWorld,
+) -> None:
+    w = research_world
+    on_schedule = refresh_research_store(through=w.semester.previous())  # as of today
+    assert on_schedule is not None
+    latest = ResearchRefresh.objects.latest()
+
+    nothing = refresh_research_store(only_if_due=True)
+    assert nothing is None and ResearchRefresh.objects.latest() == latest
+
+    still = w.semester.last_day + timedelta(days=30)
+    assert not publication_due(today=still)
+    later = w.semester.last_day + timedelta(days=31)
+    assert publication_due(today=later)
+    published = refresh_research_store(only_if_due=True, today=later)
+    assert published is not None and published.through == w.semester.code
+    assert not publication_due(today=later)
 
 
 # --- Pseudonyms ----------------------------------------------------------------------------
 
 
-def test_it_keeps_the_pseudonyms_and_facts_the_same_across_refreshes(
+def test_it_keeps_the_pseudonyms_and_facts_the_same_across_publications(
     research_world: ResearchWorld,
 ) -> None:
     before = snapshot()
     first = ResearchRefresh.objects.latest()
 
-    again = refresh_research_store()
+    again = publish()
 
     assert again.refresh_id != first.pk
     assert snapshot() == before
@@ -273,49 +320,59 @@ def test_it_changes_every_pseudonym_when_the_key_is_rotated(
     before = set(ResearchSchool.objects.values_list("pseudonym", flat=True))
     new_key = b"a-new-research-key-of-at-least-32-bytes!"
 
-    refresh_research_store(key=new_key)
+    publish(key=new_key)
 
     after = set(ResearchSchool.objects.values_list("pseudonym", flat=True))
     assert len(after) == len(before) and not after & before
     assert school_pseudonym("5001", w.ila.pk, key=new_key) in after
     assert ResearchRefresh.objects.latest().key_fingerprint == key_fingerprint(key=new_key)
     assert key_fingerprint(key=new_key) != key_fingerprint()
+    assert publication_due() is True  # the nightly task notices a key it did not publish with
 
 
 # --- Sharing -------------------------------------------------------------------------------
 
 
-def test_it_removes_a_municipality_that_stops_sharing_at_the_next_refresh(
+def test_it_removes_a_municipality_that_stops_sharing_at_once(
     research_world: ResearchWorld, volda_leader: User
 ) -> None:
     w = research_world
     volda = municipality_pseudonym("1577")
+    overall_before = cell(w, "aim", "overall")
     assert ResearchSchool.objects.filter(municipality=volda).exists()
 
-    research_sharing_set(municipality=w.volda, shares=False, actor=volda_leader)
-    result = refresh_research_store()
+    research_sharing_set(municipality=Municipality.objects.get(pk=w.volda.pk), shares=False,
+                         actor=volda_leader)
 
-    assert result.excluded == 1
     for model in STORE_MODELS:
         assert not model.objects.filter(municipality=volda).exists(), model.__name__
     assert not ResearchMunicipality.objects.filter(pseudonym=volda).exists()
-    assert not OutcomeCell.objects.filter(county="15").exists()
-    assert cell(w, "aim", "overall").n == 16  # Trondheim only
+    # Totals above it stay as published until the next publication (a deletion only).
+    assert cell(w, "aim", "overall") == overall_before
     change = SharingChange.objects.get(municipality=w.volda)
     assert (change.shares, change.changed_by) == (False, volda_leader)
 
+    result = publish()
 
-def test_it_brings_a_municipality_back_when_it_shares_again(
+    assert result.excluded == 1
+    assert not OutcomeCell.objects.filter(county="15").exists()
+    overall = cell(w, "aim", "overall")
+    assert overall is not None and overall.n == 13  # Trondheim only
+
+
+def test_it_brings_a_municipality_back_at_the_next_publication(
     research_world: ResearchWorld,
 ) -> None:
     w = research_world
-    research_sharing_set(municipality=w.volda, shares=False, actor=None)
-    refresh_research_store()
+    volda_now = Municipality.objects.get(pk=w.volda.pk)
+    research_sharing_set(municipality=volda_now, shares=False, actor=None)
 
-    research_sharing_set(municipality=w.volda, shares=True, actor=None)
-    refresh_research_store()
+    research_sharing_set(municipality=volda_now, shares=True, actor=None)
+    volda = municipality_pseudonym("1577")
+    assert not ResearchSchool.objects.filter(municipality=volda).exists()
+    publish()
 
-    assert ResearchSchool.objects.filter(municipality=municipality_pseudonym("1577")).count() == 1
+    assert ResearchSchool.objects.filter(municipality=volda).count() == 1
     assert Municipality.objects.get(pk=w.volda.pk).shares_research_data
 
 
@@ -330,7 +387,7 @@ def test_it_leaves_out_a_municipality_whose_schema_is_missing(
         schema_name="atlantis",
     )
 
-    result = refresh_research_store()
+    result = publish()
 
     assert (result.municipalities, result.excluded) == (2, 1)
 
@@ -338,18 +395,15 @@ def test_it_leaves_out_a_municipality_whose_schema_is_missing(
 # --- All or nothing, set-based -------------------------------------------------------------
 
 
-def test_it_keeps_the_previous_store_when_a_refresh_fails(
+def test_it_keeps_the_previous_store_when_a_publication_fails(
     research_world: ResearchWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = snapshot()
     latest = ResearchRefresh.objects.latest()
 
-    def fail(cursor: Any, k: int) -> int:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(refresh_module, "_protect_outcomes", fail)
-    with pytest.raises(RuntimeError):
-        refresh_research_store()
+    monkeypatch.setattr(refresh_module, "TIME_USE_CELLS_SQL", "SELECT 1 / 0")
+    with pytest.raises(Exception, match="division by zero"):
+        publish()
 
     assert snapshot() == before
     assert ResearchRefresh.objects.latest() == latest
@@ -360,14 +414,16 @@ def test_it_runs_a_fixed_number_of_statements_whatever_the_number_of_rows(
 ) -> None:
     w = research_world
     with CaptureQueriesContext(connection) as small:
-        refresh_research_store()
+        publish()
     with tenant_context(w.trondheim):
         closed = AssessmentRound.objects.get(name__startswith="Qwzx")
         respondents(closed, w.zyxqvik, {"aim": 20, "sus": 20})
+        survey_results_release()  # a new group of 20 (what the nightly run does)
     with CaptureQueriesContext(connection) as large:
-        refresh_research_store()
+        publish()
 
-    assert cell(w, "aim", "overall").n == 42  # 22 + 20: the new rows are in
+    overall = cell(w, "aim", "overall")
+    assert overall is not None and overall.n == 39  # 13 + 6 (Volda) + 20: the new group is in
     assert len(large.captured_queries) == len(small.captured_queries)
     statements = [q["sql"] for q in large.captured_queries]
     assert sum("UNION ALL" in s and "dashboards_fidelityaggregate" in s for s in statements) == 1
@@ -376,7 +432,7 @@ def test_it_runs_a_fixed_number_of_statements_whatever_the_number_of_rows(
 # --- The worker's entry points -------------------------------------------------------------
 
 
-def test_it_refreshes_from_the_celery_task_and_the_command(
+def test_it_publishes_from_the_celery_task_and_the_command(
     research_world: ResearchWorld,
 ) -> None:
     from django.core.management import call_command
@@ -387,5 +443,8 @@ def test_it_refreshes_from_the_celery_task_and_the_command(
     output = io.StringIO()
     call_command("research_refresh", stdout=output)
 
-    assert result["refresh_id"] == ResearchRefresh.objects.order_by("id").reverse()[1].pk
-    assert f"Refresh {ResearchRefresh.objects.latest().pk}: 2 municipalities" in output.getvalue()
+    assert result == {"published": False}  # this semester is out already: nothing is due
+    latest = ResearchRefresh.objects.latest()
+    assert f"Publication {latest.pk} through {latest.through_semester}: 2 municipalities" in (
+        output.getvalue()
+    )

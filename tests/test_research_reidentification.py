@@ -115,9 +115,13 @@ def test_it_exports_no_tenant_names_free_text_or_dates_in_any_dataset(
         assert response.status_code == 200, (dataset, filters)
         texts = decode(file_format, response.content)
         assert set(texts) == (
-            {"data", "codebook"}
+            {"data", "codebook", "metadata"}
             if file_format == "xlsx"
-            else {"data.csv" if file_format == "csv" else "data.parquet", "codebook.csv"}
+            else {
+                "data.csv" if file_format == "csv" else "data.parquet",
+                "codebook.csv",
+                "metadata.csv",
+            }
         )
         for name, text in texts.items():
             assert leaks(text) == [], (dataset, filters, name)

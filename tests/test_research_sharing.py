@@ -1,24 +1,22 @@
 """/deling/ on a municipality's host: the coordinator stops (and restarts) sharing with
-research; the next refresh removes the municipality from the store and from exports."""
+research; the municipality leaves the store and the exports at once, and comes back with
+the next publication."""
 
 from __future__ import annotations
 
 import csv
 import io
 import zipfile
-from typing import Any
 
 import pytest
 
 from accounts.models import User
-from research import services
 from research.models import ExportLog, ResearchSchool, SharingChange
 from research.pseudonyms import municipality_pseudonym
-from research.refresh import refresh_research_store
 from tenants.models import Municipality
 
 from .conftest import client_for, host_of
-from .test_research_world import ResearchWorld, research_world
+from .test_research_world import ResearchWorld, publish, research_world
 
 __all__ = ["research_world"]
 
@@ -33,25 +31,19 @@ def test_it_shows_the_coordinator_whether_the_municipality_shares(
 
 
 def test_it_lets_the_coordinator_stop_and_restart_sharing(
-    trondheim_coordinator: User,
-    trondheim: Municipality,
-    monkeypatch: pytest.MonkeyPatch,
-    django_capture_on_commit_callbacks: Any,
+    trondheim_coordinator: User, trondheim: Municipality
 ) -> None:
-    requested: list[bool] = []
-    monkeypatch.setattr(services, "_refresh_soon", lambda: requested.append(True))
     client = client_for(trondheim_coordinator, host_of(trondheim))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        stopped = client.post("/deling/", {"shares": "0"})
+    stopped = client.post("/deling/", {"shares": "0"})
     after_stop = Municipality.objects.get(pk=trondheim.pk).shares_research_data
     restarted = client.post("/deling/", {"shares": "1"}, follow=True)
 
     assert stopped.status_code == 302 and stopped["Location"] == "/deling/"
     assert after_stop is False
-    assert requested == [True]  # a refresh is asked for once the change is committed
     assert Municipality.objects.get(pk=trondheim.pk).shares_research_data is True
     assert restarted.status_code == 200
+    assert "next publication" in restarted.content.decode()
     assert [(c.shares, c.changed_by) for c in SharingChange.objects.order_by("id")] == [
         (False, trondheim_coordinator),
         (True, trondheim_coordinator),
@@ -79,7 +71,7 @@ def test_it_keeps_a_coordinator_to_their_own_municipality(
     assert Municipality.objects.get(pk=volda.pk).shares_research_data
 
 
-def test_it_removes_the_rows_from_pages_and_exports_after_the_next_refresh(
+def test_it_removes_the_rows_from_pages_and_exports_at_once(
     research_world: ResearchWorld, trondheim_coordinator: User, researcher: User
 ) -> None:
     w = research_world
@@ -95,9 +87,9 @@ def test_it_removes_the_rows_from_pages_and_exports_after_the_next_refresh(
 
     assert trondheim in exported_municipalities()
     client_for(trondheim_coordinator, host_of(w.trondheim)).post("/deling/", {"shares": "0"})
-    assert trondheim in exported_municipalities()  # until the next refresh
+    assert exported_municipalities() == {municipality_pseudonym(w.volda.kommunenummer)}
 
-    refresh_research_store()
+    publish()
 
     assert exported_municipalities() == {municipality_pseudonym(w.volda.kommunenummer)}
     assert not ResearchSchool.objects.filter(municipality=trondheim).exists()

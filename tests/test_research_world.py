@@ -5,19 +5,21 @@ research store. Other test_research_* modules import `research_world` from here.
 Trondheim (5001, county 50; Ila 420 + Lade 300 + Zyxqvik 500 pupils = 1,220 → band
 1000-4999) and Volda (1577, county 15; Bratteberg 250 → band <1000).
 
-This semester's closed round (complete respondents per school):
+This semester's closed round (complete respondents per school) and its released groups
+(k = 5):
 
             AIM  IAM  FIM  SUS
-    Ila       3    3    3    6     Ila's AIM/IAM/FIM: 3 < k = 5 → primary suppression
-    Lade      6    6    6    6     → Lade as complement (else Ila = Trondheim − Lade − Zyxqvik)
+    Ila       3    3    3    6     Ila's AIM/IAM/FIM: 3 < k, and no other school of the round
+    Lade      6    6    6    6     to pool them with → not released; its SUS is.
     Zyxqvik   7    7    7    6
-    Brattebg  6    6    6    2     Bratteberg's SUS: 2 < 5 → Volda, county 15 and size band
-                                     <1000 (all the same 2 people) are suppressed, and the
-                                     other county / size band with them (else they would be
-                                     overall − the other)
+    Brattebg  6    6    6    2     Bratteberg's SUS: 2 < 5 → not released: Volda, county 15
+                                     and size band <1000 have no SUS cell at all.
 
 Trondheim's round of a year earlier: fidelity for Ila and Lade, AIM for Lade (5).
 An open round in Volda with answers that must not reach the store (not closed).
+
+The tests publish this semester early (``publish``): normally a semester is published a
+month after it ends.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -58,9 +61,10 @@ from implementation.services import (
     team_response_submit,
 )
 from implementation.services._common import today
+from implementation.services.releases import survey_results_release
 from research.models import FidelityFact, ResearchSchool
 from research.pseudonyms import Semester, school_pseudonym
-from research.refresh import refresh_research_store
+from research.refresh import RefreshResult, refresh_research_store
 from tenants.models import Municipality
 
 from .conftest import World
@@ -213,6 +217,7 @@ def _seed_trondheim(world: World, gunnhild: User) -> tuple[School, School, Schoo
         rate(earlier, lade, {"1.1": 2, "2.1": 1})
         respondents(earlier, lade, {"aim": 5})
         move_back(earlier, days=365)
+        survey_results_release()  # as the nightly run does for a round closed by date
 
         current = open_round([ila, lade, zyxqvik], name="Qwzx-runde Gunnhild Quorpensen")
         rate(current, ila, {"1.1": 2, "2.1": 1, "2.2": 2, "3.1": 1, "3.2": 0, "5.1": 1})
@@ -352,6 +357,13 @@ def _seed_volda(world: World) -> School:
     return bratteberg
 
 
+def publish(**options: Any) -> RefreshResult:
+    """Publish the store through this semester (ahead of its release date)."""
+    result = refresh_research_store(through=Semester.of(today()), **options)
+    assert result is not None
+    return result
+
+
 @pytest.fixture
 def research_world(world: World, db: None) -> Iterator[ResearchWorld]:
     gunnhild = user_create(
@@ -363,7 +375,7 @@ def research_world(world: World, db: None) -> Iterator[ResearchWorld]:
     bratteberg = _seed_volda(world)
     recompute_all(world.trondheim)
     recompute_all(world.volda)
-    refresh_research_store()
+    publish()
     yield ResearchWorld(
         trondheim=world.trondheim,
         volda=world.volda,
@@ -393,3 +405,16 @@ def test_it_builds_a_store_with_every_sharing_school(research_world: ResearchWor
     ).get()
     # 2.1/2.2/3.1/1.1 = 2 (four components), 3.2 = 2 by the second submission: 10/10.
     assert (overall.points, overall.max_points, overall.percent) == (10, 10, Decimal("100.0"))
+
+
+def log_time_at_lade(w: ResearchWorld, staff: int = 5) -> None:
+    """`staff` social-work staff at Lade log an hour each today (two acute, the rest
+    planned): enough people for a released time-use group."""
+    with tenant_context(w.trondheim):
+        for index in range(staff):
+            person = user_create(email=f"lade-staff-{index}@example.no",
+                                 password="x-" + secrets.token_hex(8))
+            membership_grant(user=person, municipality=w.trondheim, role=Role.STAFF,
+                             school_ids=[w.lade.pk])
+            activity_log(school=w.lade, staff=person, performed_on=today(), minutes=60,
+                         module=module(1), mode="akutt" if index < 2 else "planlagt")
