@@ -6,8 +6,8 @@ the session's shared municipalities at teardown. So the real-worker tests commit
 writes in a scratch municipality of their own (module fixture ``env``, database
 unblocked, autocommit: ``on_commit`` runs at once), which is dropped with its schema
 afterwards. The worker consumes its own queue on its own Redis database
-(``SOVEI_TEST_REDIS_URL``, default redis://127.0.0.1:6379/15), so nothing else sees
-these tasks.
+(``SOVEI_TEST_REDIS_URL``, default database 15 of the server ``REDIS_URL`` names), so
+nothing else sees these tasks.
 """
 
 from __future__ import annotations

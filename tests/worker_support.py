@@ -8,6 +8,11 @@
 * ``scratch_municipality``: a municipality created and committed for the worker to see,
   removed afterwards with its schema (so pytest-django never has to flush the database).
 * ``poll``: wait, bounded, for a condition.
+
+The worker must use exactly the servers of the process that starts it: ``database_url()``
+rebuilds the URL of this process's database (a unix socket directory included, as
+``make test`` uses for its embedded PostgreSQL) and ``TEST_REDIS_URL`` is a database of the
+configured Redis server (``SOVEI_TEST_REDIS_URL`` overrides it).
 """
 
 # ruff: noqa: S603 - runs the project's own celery executable
@@ -19,11 +24,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 from django.db import connection
@@ -31,7 +37,7 @@ from django.db import connection
 from sovei_platform.celery import app
 
 REPO = Path(__file__).resolve().parent.parent
-TEST_REDIS_URL = os.environ.get("SOVEI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_REDIS_DB = 15  # of the configured Redis server, unless SOVEI_TEST_REDIS_URL says otherwise
 CLOSED_PORT_BROKER = "redis://127.0.0.1:1/15"
 
 T = TypeVar("T")
@@ -41,15 +47,49 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-def database_url() -> str:
-    """The URL of the database this process's default connection uses (the test DB)."""
-    settings = connection.settings_dict
-    host = settings.get("HOST") or "127.0.0.1"
-    port = settings.get("PORT") or "5432"
-    user = settings.get("USER") or "postgres"
-    password = settings.get("PASSWORD") or ""
-    auth = f"{user}:{password}" if password else user
-    return f"postgresql://{auth}@{host}:{port}/{settings['NAME']}"
+def redis_url_for_tests(environment: Mapping[str, str], redis_url: str) -> str:
+    """``SOVEI_TEST_REDIS_URL``, else database 15 of the server ``redis_url`` names."""
+    explicit = environment.get("SOVEI_TEST_REDIS_URL")
+    if explicit:
+        return explicit
+    parts = urllib.parse.urlsplit(redis_url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{TEST_REDIS_DB}"))
+
+
+def _configured_redis_url() -> str:
+    from django.conf import settings
+
+    return str(settings.REDIS_URL)
+
+
+TEST_REDIS_URL = redis_url_for_tests(os.environ, _configured_redis_url())
+
+
+def database_url(settings_dict: Mapping[str, Any] | None = None) -> str:
+    """A DATABASE_URL for exactly the database of ``settings_dict`` (default: this
+    process's default connection, i.e. the test database).
+
+    Settings' ``env.db_url`` reads it back into the same NAME, USER, PASSWORD, HOST, PORT
+    and OPTIONS. A unix socket directory (in OPTIONS["host"], or a HOST starting with
+    "/") travels as libpq's ``?host=`` parameter, since a path cannot be a URL's host."""
+    settings = connection.settings_dict if settings_dict is None else settings_dict
+    options = {str(k): str(v) for k, v in (settings.get("OPTIONS") or {}).items()}
+    host = str(settings.get("HOST") or "")
+    port = str(settings.get("PORT") or "")
+    if host.startswith("/"):
+        options["host"] = host
+        if port:
+            options["port"] = port
+        host = port = ""
+    quote = urllib.parse.quote
+    auth = quote(str(settings.get("USER") or ""), safe="")
+    if settings.get("PASSWORD"):
+        auth += ":" + quote(str(settings["PASSWORD"]), safe="")
+    netloc = f"{auth}@" if auth else ""
+    netloc += (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
+    query = urllib.parse.urlencode(options, quote_via=urllib.parse.quote, safe="/")
+    name = quote(str(settings["NAME"]), safe="")
+    return urllib.parse.urlunsplit(("postgresql", netloc, f"/{name}", query, ""))
 
 
 def poll(
@@ -92,13 +132,19 @@ class WorkerProcess:
         return env
 
     def start(self, *, ready_timeout: float = 90.0) -> None:
+        """Start the worker and wait until it consumes its queue."""
+        self.launch()
+        self.wait_ready(timeout=ready_timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting (to start several workers side by side)."""
         celery = Path(sys.executable).with_name("celery")
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [
                 str(celery), "-A", "sovei_platform", "worker",
                 "--pool=solo", "--concurrency=1", "-Q", self.queue,
-                "-n", f"{self.queue}@%h",
+                "-n", f"{self.log_path.stem}@%h",  # unique, also for workers of one queue
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
                 "-l", "INFO",
             ],
@@ -108,8 +154,10 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
         )
         log.close()
+
+    def wait_ready(self, *, timeout: float = 90.0) -> None:
         try:
-            poll(self._ready, timeout=ready_timeout, interval=0.2)
+            poll(self._ready, timeout=timeout, interval=0.2)
         except AssertionError:
             self.stop()
             raise AssertionError(f"worker did not start; log:\n{self.log()}") from None
