@@ -701,15 +701,24 @@ class Child:
 
     COLOURS = {"web": "32", "worker": "35", "beat": "36"}
 
-    def __init__(self, name: str, cmd: Sequence[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, cmd: Sequence[str], env: dict[str, str], *, restartable: bool = False
+    ) -> None:
         self.name = name
+        self.cmd = list(cmd)
+        self.env = env
+        self.restartable = restartable
+        self.restarts: list[float] = []  # monotonic times of the restarts
         self.terminated = False
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.logfile = open(LOG_DIR / f"{name}.log", "a", encoding="utf-8")  # noqa: SIM115
+        self._spawn()
+
+    def _spawn(self) -> None:
         self.proc = subprocess.Popen(
-            list(cmd),
+            self.cmd,
             cwd=str(ROOT),
-            env=env,
+            env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -718,12 +727,21 @@ class Child:
         self.pump = threading.Thread(target=self._pump, daemon=True)
         self.pump.start()
 
+    def restart(self) -> None:
+        """Start the command again (the old process has exited; its output is drained)."""
+        self.pump.join(2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # leftovers of its group, if any
+        self.restarts.append(time.monotonic())
+        self._spawn()
+
     def _pump(self) -> None:
         label = f"{self.name:<6}|"
+        stdout = self.proc.stdout
         if _COLOUR:
             label = f"\033[{self.COLOURS.get(self.name, '33')}m{label}\033[0m"
-        assert self.proc.stdout is not None
-        for raw in iter(self.proc.stdout.readline, b""):
+        assert stdout is not None
+        for raw in iter(stdout.readline, b""):
             line = raw.decode(errors="replace").rstrip("\n")
             self.logfile.write(line + "\n")
             self.logfile.flush()
@@ -750,6 +768,33 @@ class Child:
             self.proc.wait(5)
         self.pump.join(2)
         self.logfile.close()
+
+
+RESTART_LIMIT = 5  # restarts of one process ...
+RESTART_WINDOW = 300.0  # ... within this many seconds, before the launcher gives up
+
+
+def supervise(children: Sequence[Child], *, now: Callable[[], float] = time.monotonic) -> None:
+    """One look at the children. A worker or beat that exited is started again, and the
+    launcher says so (the web keeps serving; writes meanwhile wait for the 30-second sweep);
+    if it keeps dying (RESTART_LIMIT times in RESTART_WINDOW seconds) or the web server
+    exits, LauncherError stops everything."""
+    for child in children:
+        code = child.proc.poll()
+        if code is None:
+            continue
+        recent = [t for t in child.restarts if now() - t < RESTART_WINDOW]
+        if not child.restartable or len(recent) >= RESTART_LIMIT:
+            why = (f"after {len(recent)} restarts in {RESTART_WINDOW:.0f} s"
+                   if child.restartable else "unexpectedly")
+            raise LauncherError(
+                f"{child.name} exited {why} (exit code {code}); stopping everything; "
+                f"see {rel(LOG_DIR)}/{child.name}.log"
+            )
+        say(f"{child.name} exited (exit code {code}); restarting it "
+            f"(restart {len(recent) + 1} of at most {RESTART_LIMIT} in "
+            f"{RESTART_WINDOW:.0f} s; log: {rel(LOG_DIR)}/{child.name}.log)")
+        child.restart()
 
 
 # --------------------------------------------------------------------------- steps
@@ -920,6 +965,7 @@ def cmd_run(_args: Sequence[str]) -> int:
                         "sovei-local@%h",
                     ],
                     env,
+                    restartable=True,
                 )
             )
             children.append(
@@ -938,6 +984,7 @@ def cmd_run(_args: Sequence[str]) -> int:
                         str(VAR / "celerybeat-schedule"),
                     ],
                     env,
+                    restartable=True,
                 )
             )
             status = wait_http(
@@ -950,13 +997,7 @@ def cmd_run(_args: Sequence[str]) -> int:
                 )
             banner(port, base_domain, status, demo_output, services)
             while True:
-                for child in children:
-                    code = child.proc.poll()
-                    if code is not None:
-                        raise LauncherError(
-                            f"{child.name} exited unexpectedly "
-                            f"(exit code {code}); stopping everything"
-                        )
+                supervise(children)
                 time.sleep(0.5)
         except KeyboardInterrupt:
             say("Ctrl-C: stopping")
