@@ -10,14 +10,23 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from implementation.services import round_close, team_response_submit
 from implementation.services._common import today
 from research.pseudonyms import Semester
 from research.selectors import Filters, cfir_profile
 
 from .conftest import client_for
-from .test_research_world import ResearchWorld, log_time_at_lade, publish, research_world
+from .recording import instrument, open_round
+from .test_research_world import (
+    ResearchWorld,
+    log_time_at_lade,
+    publish,
+    recompute_all,
+    research_world,
+)
 
 __all__ = ["research_world"]
 
@@ -165,3 +174,26 @@ def test_it_explains_an_empty_store(researcher: User) -> None:
 
     assert "empty-state" in html
     assert 'type="application/json"' not in html
+
+
+def test_it_counts_a_school_rated_in_two_rounds_of_the_semester_once(
+    research_world: ResearchWorld, researcher: User
+) -> None:
+    """Audit 7: counts labelled "schools" were school × round rows ("(10)" for 9 schools)."""
+    w = research_world
+    with tenant_context(w.trondheim):
+        second = open_round([w.ila], codes=("cfir",), name="Andre runde i semesteret")
+        team_response_submit(assessment_round=second, school=w.ila,
+                             instrument=instrument("cfir"), answers={"I.A": 0})
+        round_close(assessment_round=second)
+    recompute_all(w.trondheim)
+    publish()
+
+    ia = {r.code: r for r in cfir_profile(Filters(semester=w.semester.code,
+                                                  model_version="1.0"))
+          if r.level == "construct"}["I.A"]
+    html = page(researcher, "/forsker/")
+
+    # Ila's two ratings (2 and 0) are one school with 1; Lade −1, Zyxqvik 2, Bratteberg 1.
+    assert (ia.schools_all, ia.mean_all) == (4, Decimal("0.75"))
+    assert re.search(r"<dt>Schools</dt><dd>4</dd>", html)

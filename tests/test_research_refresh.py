@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.management.base import CommandError
 from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
@@ -448,3 +449,8 @@ def test_it_publishes_from_the_celery_task_and_the_command(
     assert f"Publication {latest.pk} through {latest.through_semester}: 2 municipalities" in (
         output.getvalue()
     )
+    earlier = research_world.earlier.code
+    call_command("research_refresh", "--through", earlier, stdout=output)
+    assert ResearchRefresh.objects.latest().through_semester == earlier
+    with pytest.raises(CommandError, match="not a semester"):
+        call_command("research_refresh", "--through", "873X")
