@@ -138,6 +138,10 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The sign-in form posts the e-mail address as "username" (Django's AuthenticationForm);
+# axes would otherwise look for USERNAME_FIELD ("email") and record every failure without
+# a username, locking the whole address and never the account (tests/test_login_lockout.py).
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 
 LANGUAGE_CODE = "nb"
