@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from django.core.exceptions import ValidationError
@@ -360,16 +360,67 @@ def _looks_like(ref: str, what: str) -> bool:
     return re.match(COMPONENT_REF if what == "component" else TASK_REF, ref) is not None
 
 
-def parse_catalog(text: str, *, source: str = "<catalog>") -> dict[str, Any]:
-    """The catalog document in `text`, fully validated; raises CatalogError otherwise."""
-    loader = yaml.SafeLoader(text)
+# Limits on what a file may make the parser do (issue 9, item 4): a 362-byte "billion
+# laughs" of aliases took 116 s and 5 GB, deep nesting ended in a RecursionError.
+MAX_FILE_BYTES = 2_000_000  # the shipped catalog is ~60 kB
+MAX_DEPTH = 24  # the format nests 6 levels
+MAX_NODES = 200_000
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases (the format needs none, and they are what makes
+    an "alias bomb"), with bounded nesting and node count."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._nodes = 0
+
+    def _refuse(self, problem: str) -> NoReturn:
+        raise yaml.composer.ComposerError(None, None, problem, self.peek_event().start_mark)
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self._refuse("aliases (*name) are not allowed in this file; write the value out")
+        self._depth += 1
+        self._nodes += 1
+        if self._depth > MAX_DEPTH:
+            self._refuse(f"nested deeper than {MAX_DEPTH} levels")
+        if self._nodes > MAX_NODES:
+            self._refuse(f"more than {MAX_NODES} values")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def load_yaml(text: str, source: str) -> tuple[_Document, list[Problem], Any]:
+    """Compose and construct one YAML document within the limits above; every failure is a
+    CatalogError with its line and column (never a traceback)."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise CatalogError(source, [Problem(1, 1, "", (
+            f"the file is {size:,} bytes; at most {MAX_FILE_BYTES:,} are accepted"))])
+    loader = None
     try:
+        loader = _LimitedLoader(text)
         root = loader.get_single_node()
         if root is None:
             raise CatalogError(source, [Problem(1, 1, "", "the file is empty")])
         doc = _Document(root)
         problems = doc.duplicate_keys()
         data = loader.construct_document(root)
+    except yaml.reader.ReaderError as exc:
+        line, column = _position(text, exc.position)
+        what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a byte"
+        raise CatalogError(source, [Problem(line, column, "", (
+            f"YAML: the character {what} is not allowed (control characters and unpaired "
+            "surrogates cannot appear in a catalog file)"))]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -377,8 +428,17 @@ def parse_catalog(text: str, *, source: str = "<catalog>") -> dict[str, Any]:
         raise CatalogError(source, [Problem(line, column, "", f"YAML: {problem}")]) from exc
     except yaml.YAMLError as exc:
         raise CatalogError(source, [Problem(1, 1, "", f"YAML: {exc}")]) from exc
+    except RecursionError as exc:  # a guard: MAX_DEPTH stops nesting long before
+        raise CatalogError(source, [Problem(1, 1, "", "YAML: nested too deeply")]) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+    return doc, problems, data
+
+
+def parse_catalog(text: str, *, source: str = "<catalog>") -> dict[str, Any]:
+    """The catalog document in `text`, fully validated; raises CatalogError otherwise."""
+    doc, problems, data = load_yaml(text, source)
 
     if not isinstance(data, dict):
         message = "a catalog file is a mapping with format, version and modules"

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from django.db import IntegrityError
 from jsonschema import Draft202012Validator
 
 from sovei_platform.audit import audited_write
 
-from .fileformat import CatalogError, Problem, _Document, _duplicates, _explain
+from .fileformat import CatalogError, Problem, _Document, _duplicates, _explain, load_yaml
 from .models import Instrument, InstrumentDomain, InstrumentItem, InstrumentRespondent
 from .translation import language_keys
 
@@ -145,20 +144,7 @@ def _semantic_problems(doc: _Document, data: dict[str, Any]) -> list[Problem]:
 
 
 def parse_instruments(text: str, *, source: str = "<instruments>") -> dict[str, Any]:
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            raise CatalogError(source, [Problem(1, 1, "", "the file is empty")])
-        doc = _Document(root)
-        problems = doc.duplicate_keys()
-        data = loader.construct_document(root)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise CatalogError(source, [Problem(line, column, "", f"YAML: {exc.problem}")]) from exc
-    finally:
-        loader.dispose()
+    doc, problems, data = load_yaml(text, source)
     if not isinstance(data, dict):
         raise CatalogError(source, [doc.problem([], "an instrument file is a mapping")])
     for error in _VALIDATOR.iter_errors(data):
