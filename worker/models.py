@@ -42,3 +42,23 @@ class RecomputeRun(models.Model):
         if self.total == 0:
             return 100 if self.is_finished else 0
         return min(100, (self.done + self.failed) * 100 // self.total)
+
+
+class RecomputeRunSchool(models.Model):
+    """A school counted in a run: once, whatever the number of times a redelivered task
+    recomputes it (``worker.services.school_counted``)."""
+
+    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="schools")
+    schema_name = models.CharField(max_length=63)
+    school_id = models.BigIntegerField()
+    ok = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "schema_name", "school_id"], name="worker_run_school_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.schema_name}/{self.school_id}: {'ok' if self.ok else 'failed'}"

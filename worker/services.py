@@ -29,7 +29,7 @@ from tenants.db import tenant_connection
 from tenants.models import Municipality
 
 from .dispatch import Enqueued, enqueue_recompute, publish, release
-from .models import RecomputeRun, RunKind
+from .models import RecomputeRun, RecomputeRunSchool, RunKind
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,36 @@ def run_progress(run_id: int | None, *, done: int = 0, failed: int = 0) -> None:
     )
 
 
+def school_counted(run_id: int | None, school_id: int, *, ok: bool) -> None:
+    """Count a school of the current schema in the run, once: a redelivered task (the
+    worker died, the message came back) recomputes the school again but only a change
+    from failed to done moves the counts."""
+    if run_id is None:
+        return
+    with transaction.atomic():
+        previous = (
+            RecomputeRunSchool.objects.select_for_update()
+            .filter(run_id=run_id, schema_name=_current_schema(), school_id=school_id)
+            .values_list("ok", flat=True)
+            .first()
+        )
+        if previous is None:
+            _, created = RecomputeRunSchool.objects.get_or_create(
+                run_id=run_id, schema_name=_current_schema(), school_id=school_id,
+                defaults={"ok": ok},
+            )
+            if created:
+                run_progress(run_id, done=int(ok), failed=int(not ok))
+                return
+            previous = not ok  # a concurrent rerun counted it first; treat as a change
+        if previous == ok:
+            return
+        RecomputeRunSchool.objects.filter(
+            run_id=run_id, schema_name=_current_schema(), school_id=school_id
+        ).update(ok=ok)
+        run_progress(run_id, done=1 if ok else -1, failed=-1 if ok else 1)
+
+
 @dataclass(frozen=True)
 class MunicipalityRecompute:
     schema: str
@@ -195,10 +225,10 @@ def municipality_recompute_all(*, run_id: int | None = None) -> MunicipalityReco
         except Exception:
             logger.exception("Recomputing school %s in %s failed", school_id, schema)
             failed += 1
-            run_progress(run_id, failed=1)
+            school_counted(run_id, school_id, ok=False)
         else:
             done += 1
-            run_progress(run_id, done=1)
+            school_counted(run_id, school_id, ok=True)
     spread_rows = recompute_municipality()
     return MunicipalityRecompute(schema, done, failed, spread_rows)
 
