@@ -6,6 +6,7 @@ from django.urls import include, path
 from . import views
 
 handler403 = "sovei_platform.views.permission_denied"
+handler404 = "sovei_platform.views.page_not_found"
 
 admin.site.site_header = "SoVei – plattformadministrasjon"
 admin.site.site_title = "SoVei"

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from implementation import views as implementation_views
 
 handler403 = "sovei_platform.views.permission_denied"
+handler404 = "sovei_platform.views.page_not_found"
 
 urlpatterns = [
     path("", implementation_views.home, name="home"),

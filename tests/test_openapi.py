@@ -144,3 +144,23 @@ def test_it_serves_the_interactive_docs_from_our_own_static_files(world: World, 
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle" in script.content.decode()
+
+
+def test_it_documents_the_errors_every_operation_can_answer(schema: dict[str, Any]) -> None:
+    """Issue 9, item 6: 400 and 404 were undocumented on list and detail operations."""
+    missing = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method not in HTTP_METHODS:
+                continue
+            codes = set(operation["responses"])
+            queried = any(p["in"] == "query" for p in operation.get("parameters", []))
+            if "{" in path and "404" not in codes:
+                missing.append(f"{method} {path}: 404")
+            if (queried or "requestBody" in operation) and "400" not in codes:
+                missing.append(f"{method} {path}: 400")
+            if "/survey/" not in path and "403" not in codes:
+                missing.append(f"{method} {path}: 403")
+    assert missing == []
+    detail = schema["paths"]["/api/v1/schools/{id}/"]["get"]["responses"]["404"]
+    assert detail["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorDetail")

@@ -213,6 +213,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Separate request and response components: read-only fields stay out of request bodies.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents its 400/403/404 (sovei_platform.api.document_errors).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sovei_platform.api.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AdoptionStatusEnum": "implementation.models.AdoptionStatus",
         "StepStatusEnum": "implementation.models.StepStatus",
