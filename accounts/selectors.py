@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tenants.models import Municipality
 
 from .models import Membership, Role, User
+
+# What a school leader may change about their school (TenantAccess.school_fields_refused).
+LEADER_SCHOOL_FIELDS = frozenset({"organisation_number", "grade_from", "grade_to", "pupil_count"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,17 @@ class TenantAccess:
     def can_rate_school(self, school_id: int) -> bool:
         """The school team's ratings (fidelity, CFIR): its staff, its leaders, coordinators."""
         return self.is_coordinator or self.works_at_school(school_id)
+
+    def school_fields_refused(self, school_id: int, fields: Iterable[str]) -> list[str]:
+        """The fields of a school's profile this user may not change (pages and API ask
+        this one rule): the profile (organisation number, grades, pupils) belongs to the
+        school's leaders and the coordinator; the name, the municipality's register of its
+        schools, to the coordinator only."""
+        if self.is_coordinator:
+            return []
+        if school_id not in self.leader_school_ids:
+            return sorted(fields)
+        return sorted(set(fields) - LEADER_SCHOOL_FIELDS)
 
     @property
     def can_read_audit(self) -> bool:

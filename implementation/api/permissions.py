@@ -18,6 +18,7 @@ MANAGE_DENIED = _("Only the school's leaders and the municipal coordinator can c
 RATE_DENIED = _("Only the school's staff, its leaders and the municipal coordinator rate the team.")
 WORK_DENIED = _("Only social-work staff and leaders of the school can do this for themselves.")
 COORDINATOR_DENIED = _("Only the municipal coordinator can do this.")
+NAME_DENIED = _("Only the municipal coordinator can change a school's name.")
 AUDIT_DENIED = _("Only school leaders and the municipal coordinator can read the audit trail.")
 ROUND_DENIED = _(
     "Only someone who manages every school in the round (usually the municipal coordinator) "

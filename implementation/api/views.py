@@ -109,6 +109,7 @@ from .permissions import (
     AUDIT_DENIED,
     COORDINATOR_DENIED,
     MANAGE_DENIED,
+    NAME_DENIED,
     RATE_DENIED,
     ROUND_DENIED,
     WORK_DENIED,
@@ -244,9 +245,13 @@ class SchoolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         return self.render(school, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The coordinator changes everything; the school's leader its profile but not its
+        name (``TenantAccess.school_fields_refused``, the rule the profile page asks)."""
         school = self.get_object()
-        require(self.access.is_coordinator, COORDINATOR_DENIED)
+        require(self.access.can_manage_school(school.pk), MANAGE_DENIED)
         data = self.validated(s.SchoolWriteSerializer, partial=kwargs.get("partial", False))
+        changed = [name for name, value in data.items() if getattr(school, name) != value]
+        require(not self.access.school_fields_refused(school.pk, changed), NAME_DENIED)
         school_update(school=school, actor=self.actor, **data)
         return self.render(school)
 

@@ -59,11 +59,21 @@ def school_detail(request: HttpRequest, school_id: int) -> HttpResponse:
 
 def school_profile(request: HttpRequest, school_id: int) -> HttpResponse:
     school = managed_school(request, school_id)
+    access = access_of(request)
+    initial = {
+        "name": school.name,
+        "organisation_number": school.organisation_number,
+        "grade_from": school.grade_from,
+        "grade_to": school.grade_to,
+        "pupil_count": school.pupil_count,
+    }
+    refused = access.school_fields_refused(school.pk, initial)
     if request.method == "POST":
-        form = SchoolProfileForm(request.POST)
+        form = _profile_form(SchoolProfileForm(request.POST, initial=initial), refused)
         if form.is_valid():
+            changes = {k: v for k, v in form.cleaned_data.items() if k not in refused}
             try:
-                services.school_update(school=school, actor=actor_of(request), **form.cleaned_data)
+                services.school_update(school=school, actor=actor_of(request), **changes)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -71,19 +81,21 @@ def school_profile(request: HttpRequest, school_id: int) -> HttpResponse:
                 return redirect("implementation:school", school_id=school.pk)
         school.refresh_from_db()
     else:
-        form = SchoolProfileForm(initial={
-            "name": school.name,
-            "organisation_number": school.organisation_number,
-            "grade_from": school.grade_from,
-            "grade_to": school.grade_to,
-            "pupil_count": school.pupil_count,
-        })
+        form = _profile_form(SchoolProfileForm(initial=initial), refused)
     return render_page(
         request,
         "implementation/school_profile_form.html",
         {"school": school, "section": "school", "form": form},
         invalid=form.is_bound,
     )
+
+
+def _profile_form(form: SchoolProfileForm, refused: list[str]) -> SchoolProfileForm:
+    """Fields the user may not change are shown, disabled (what they post is ignored)."""
+    for name in refused:
+        form.fields[name].disabled = True
+        form.fields[name].help_text = _("Changed by the municipal coordinator.")
+    return form
 
 
 def position_add(request: HttpRequest, school_id: int) -> HttpResponse:
