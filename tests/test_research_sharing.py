@@ -43,7 +43,7 @@ def test_it_lets_the_coordinator_stop_and_restart_sharing(
     assert after_stop is False
     assert Municipality.objects.get(pk=trondheim.pk).shares_research_data is True
     assert restarted.status_code == 200
-    assert "next publication" in restarted.content.decode()
+    assert "neste publisering" in restarted.content.decode()  # the next publication
     assert [(c.shares, c.changed_by) for c in SharingChange.objects.order_by("id")] == [
         (False, trondheim_coordinator),
         (True, trondheim_coordinator),
