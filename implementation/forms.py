@@ -2,7 +2,8 @@
 
 A form checks the *shape* of the input only: types, required fields, known choices. What
 is allowed (status moves, dates against the plan, a round that is open, answers on the
-scale) is the services' business: the view calls the service and puts its ValidationError
+scale, plausible dates and numbers from implementation/validators.py) is the services'
+business: the view calls the service and puts its ValidationError
 onto the form with `add_service_errors`, field by field, so the user reads the reason next
 to the field, in their own language. Form fields are named like the service's error keys.
 """
@@ -39,6 +40,15 @@ from .models import (
     Stage,
     StepStatus,
     UnratedReason,
+)
+from .validators import (
+    EARLIEST_DATE,
+    MAX_ACTIVITY_MINUTES,
+    MAX_GRADE,
+    MAX_PUPILS,
+    MIN_ACTIVITY_MINUTES,
+    MIN_GRADE,
+    MIN_PUPILS,
 )
 
 # --- The one way a service's errors reach a form -------------------------------------------
@@ -79,7 +89,9 @@ def _date_field(label: Any, *, required: bool = True, help_text: Any = "") -> fo
         label=label,
         required=required,
         help_text=help_text,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(
+            attrs={"type": "date", "min": EARLIEST_DATE.isoformat()}, format="%Y-%m-%d"
+        ),
     )
 
 
@@ -145,10 +157,14 @@ class SchoolProfileForm(forms.Form):
         help_text=_("Nine digits, from the National School Register (NSR)."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
-    grade_from = forms.IntegerField(label=_("Lowest grade"), widget=_number_input(1, 10))
-    grade_to = forms.IntegerField(label=_("Highest grade"), widget=_number_input(1, 10))
+    grade_from = forms.IntegerField(
+        label=_("Lowest grade"), widget=_number_input(MIN_GRADE, MAX_GRADE)
+    )
+    grade_to = forms.IntegerField(
+        label=_("Highest grade"), widget=_number_input(MIN_GRADE, MAX_GRADE)
+    )
     pupil_count = forms.IntegerField(
-        label=_("Number of pupils"), required=False, min_value=0, widget=_number_input(0)
+        label=_("Number of pupils"), required=False, widget=_number_input(MIN_PUPILS, MAX_PUPILS)
     )
 
     def clean(self) -> dict[str, Any]:
@@ -624,7 +640,9 @@ class SurveyForm(forms.Form):
 class ActivityForm(forms.Form):
     performed_on = _date_field(_("Date"))
     minutes = forms.IntegerField(
-        label=_("Minutes"), widget=_number_input(1, 720), help_text=_("For example 45.")
+        label=_("Minutes"),
+        widget=_number_input(MIN_ACTIVITY_MINUTES, MAX_ACTIVITY_MINUTES),
+        help_text=_("For example 45."),
     )
     module = TitledModelChoiceField(queryset=None, label=_("Module"))  # type: ignore[arg-type]
     adoption = forms.TypedChoiceField(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,7 +10,21 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from . import scoring
-from .validators import validate_organisation_number
+from .validators import (
+    MAX_ACTIVITY_MINUTES,
+    MAX_GRADE,
+    MAX_POSITION_PERCENT,
+    MAX_PUPILS,
+    MIN_ACTIVITY_MINUTES,
+    MIN_GRADE,
+    MIN_POSITION_PERCENT,
+    MIN_PUPILS,
+    validate_done_date,
+    validate_organisation_number,
+    validate_planned_date,
+    validate_round_date,
+    validate_round_length,
+)
 
 
 class School(models.Model):
@@ -23,12 +36,21 @@ class School(models.Model):
         validators=[validate_organisation_number],
     )
     grade_from = models.PositiveSmallIntegerField(
-        _("lowest grade"), default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+        _("lowest grade"),
+        default=1,
+        validators=[MinValueValidator(MIN_GRADE), MaxValueValidator(MAX_GRADE)],
     )
     grade_to = models.PositiveSmallIntegerField(
-        _("highest grade"), default=7, validators=[MinValueValidator(1), MaxValueValidator(10)]
+        _("highest grade"),
+        default=7,
+        validators=[MinValueValidator(MIN_GRADE), MaxValueValidator(MAX_GRADE)],
     )
-    pupil_count = models.PositiveIntegerField(_("pupils"), null=True, blank=True)
+    pupil_count = models.PositiveIntegerField(
+        _("pupils"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_PUPILS), MaxValueValidator(MAX_PUPILS)],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -77,7 +99,10 @@ class StaffPosition(models.Model):
         _("position %"),
         max_digits=5,
         decimal_places=1,
-        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("100"))],
+        validators=[
+            MinValueValidator(MIN_POSITION_PERCENT),
+            MaxValueValidator(MAX_POSITION_PERCENT),
+        ],
     )
     title = models.CharField(_("title"), max_length=100, blank=True)
 
@@ -175,7 +200,7 @@ class ComponentAdoption(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=AdoptionStatus.choices, default=AdoptionStatus.PLANNED
     )
-    status_since = models.DateField(_("status since"))
+    status_since = models.DateField(_("status since"), validators=[validate_done_date])
     responsible = models.ForeignKey(
         "accounts.User",
         on_delete=models.DO_NOTHING,
@@ -237,7 +262,7 @@ class AdoptionStatusChange(models.Model):
     )
     from_status = models.CharField(max_length=20, choices=AdoptionStatus.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=AdoptionStatus.choices)
-    changed_on = models.DateField(_("date"))
+    changed_on = models.DateField(_("date"), validators=[validate_done_date])
     changed_by = models.ForeignKey(
         "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
     )
@@ -338,7 +363,7 @@ class Adaptation(models.Model):
         verbose_name=_("component"),
     )
     what_changed = models.TextField(_("what was changed"), max_length=2000)
-    made_on = models.DateField(_("when"))
+    made_on = models.DateField(_("when"), validators=[validate_done_date])
     timing = models.CharField(
         _("implementation phase"), max_length=20, choices=AdaptationTiming.choices
     )
@@ -427,8 +452,10 @@ class ImplementationPlan(models.Model):
         verbose_name=_("model version"),
     )
     title = models.CharField(_("title"), max_length=200)
-    starts_on = models.DateField(_("start date"))
-    ends_on = models.DateField(_("end date"), null=True, blank=True)
+    starts_on = models.DateField(_("start date"), validators=[validate_planned_date])
+    ends_on = models.DateField(
+        _("end date"), null=True, blank=True, validators=[validate_planned_date]
+    )
     intended_systematic_percent = models.PositiveSmallIntegerField(
         _("intended share of planned and system-level work (%)"),
         null=True,
@@ -506,7 +533,7 @@ class StrategyStep(models.Model):
     target = models.CharField(
         _("action target"), max_length=200, help_text=_("Whom or what it aims to change.")
     )
-    due_on = models.DateField(_("due date"))
+    due_on = models.DateField(_("due date"), validators=[validate_planned_date])
     dose = models.CharField(
         _("dose"),
         max_length=200,
@@ -518,7 +545,9 @@ class StrategyStep(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=StepStatus.choices, default=StepStatus.NOT_STARTED
     )
-    done_on = models.DateField(_("done on"), null=True, blank=True)
+    done_on = models.DateField(
+        _("done on"), null=True, blank=True, validators=[validate_done_date]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -549,8 +578,10 @@ class StagePeriod(models.Model):
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="stage_periods")
     module = models.ForeignKey("catalog.Module", on_delete=models.DO_NOTHING, related_name="+")
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
-    entered_on = models.DateField(_("entered"))
-    exited_on = models.DateField(_("left"), null=True, blank=True)
+    entered_on = models.DateField(_("entered"), validators=[validate_done_date])
+    exited_on = models.DateField(
+        _("left"), null=True, blank=True, validators=[validate_done_date]
+    )
 
     class Meta:
         ordering = ["school", "module__number", "entered_on"]
@@ -580,8 +611,8 @@ class AssessmentRound(models.Model):
     schools, with the instruments chosen for it."""
 
     name = models.CharField(_("name"), max_length=100)
-    opens_on = models.DateField(_("opens"))
-    closes_on = models.DateField(_("closes"))
+    opens_on = models.DateField(_("opens"), validators=[validate_round_date])
+    closes_on = models.DateField(_("closes"), validators=[validate_round_date])
     closed_at = models.DateTimeField(_("closed early"), null=True, blank=True)
     schools = models.ManyToManyField(School, related_name="rounds", verbose_name=_("schools"))
     instruments = models.ManyToManyField(
@@ -614,6 +645,10 @@ class AssessmentRound(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        validate_round_length(self.opens_on, self.closes_on)
 
     def is_open(self, on: date) -> bool:
         return self.closed_at is None and self.opens_on <= on <= self.closes_on
@@ -872,9 +907,13 @@ class Activity(models.Model):
         related_name="+",
         verbose_name=_("staff member"),
     )
-    performed_on = models.DateField(_("date"))
+    performed_on = models.DateField(_("date"), validators=[validate_done_date])
     minutes = models.PositiveSmallIntegerField(
-        _("minutes"), validators=[MinValueValidator(1), MaxValueValidator(720)]
+        _("minutes"),
+        validators=[
+            MinValueValidator(MIN_ACTIVITY_MINUTES),
+            MaxValueValidator(MAX_ACTIVITY_MINUTES),
+        ],
     )
     module = models.ForeignKey(
         "catalog.Module", on_delete=models.DO_NOTHING, related_name="+", verbose_name=_("module")
@@ -897,7 +936,10 @@ class Activity(models.Model):
         ordering = ["-performed_on", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(minutes__gte=1, minutes__lte=720), name="activity_minutes_range"
+                condition=models.Q(
+                    minutes__gte=MIN_ACTIVITY_MINUTES, minutes__lte=MAX_ACTIVITY_MINUTES
+                ),
+                name="activity_minutes_range",
             ),
         ]
         indexes = [models.Index(fields=["school", "performed_on"])]

@@ -1,6 +1,8 @@
 """Serializers check the shape of requests (types, required fields, known choices) and
 render responses. They never save: views pass `validated_data` to a service, which checks
-the meaning (dates in order, scales, allowed status moves) and writes."""
+the meaning (dates in order, scales, allowed status moves, plausible dates and numbers)
+and writes. Numeric ranges are also given to the fields here, from the same constants
+(implementation/validators.py), so that the OpenAPI schema documents them."""
 
 from __future__ import annotations
 
@@ -49,6 +51,16 @@ from implementation.selectors import (
     schools_for,
 )
 from implementation.services.responses import survey_link_problem
+from implementation.validators import (
+    MAX_ACTIVITY_MINUTES,
+    MAX_GRADE,
+    MAX_POSITION_PERCENT,
+    MAX_PUPILS,
+    MIN_ACTIVITY_MINUTES,
+    MIN_GRADE,
+    MIN_POSITION_PERCENT,
+    MIN_PUPILS,
+)
 
 from . import scores
 from .permissions import access_of
@@ -205,7 +217,12 @@ class StaffPositionSerializer(serializers.ModelSerializer[StaffPosition]):
 
 class StaffPositionWriteSerializer(serializers.Serializer[Any]):
     profession = serializers.ChoiceField(choices=Profession.choices)
-    position_percent = serializers.DecimalField(max_digits=5, decimal_places=1)
+    position_percent = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        min_value=MIN_POSITION_PERCENT,
+        max_value=MAX_POSITION_PERCENT,
+    )
     title = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
@@ -234,9 +251,20 @@ class SchoolWriteSerializer(serializers.Serializer[Any]):
     organisation_number = serializers.CharField(
         max_length=9, required=False, allow_blank=True, default=""
     )
-    grade_from = serializers.IntegerField(required=False, default=1)
-    grade_to = serializers.IntegerField(required=False, default=7)
-    pupil_count = serializers.IntegerField(required=False, allow_null=True, default=None)
+    grade_from = serializers.IntegerField(
+        required=False, default=1, min_value=MIN_GRADE, max_value=MAX_GRADE
+    )
+    grade_to = serializers.IntegerField(
+        required=False, default=7, min_value=MIN_GRADE, max_value=MAX_GRADE
+    )
+    pupil_count = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=MIN_PUPILS,
+        max_value=MAX_PUPILS,
+        help_text=_("Leave out or null when unknown."),
+    )
 
 
 # --- Adoptions ---------------------------------------------------------------------------------
@@ -807,7 +835,9 @@ class ActivitySerializer(serializers.ModelSerializer[Activity]):
 class ActivityCreateSerializer(serializers.Serializer[Any]):
     school = school_field()
     performed_on = serializers.DateField()
-    minutes = serializers.IntegerField()
+    minutes = serializers.IntegerField(
+        min_value=MIN_ACTIVITY_MINUTES, max_value=MAX_ACTIVITY_MINUTES
+    )
     module = serializers.PrimaryKeyRelatedField(queryset=catalog_modules())
     adoption = ScopedPrimaryKeyField(
         selector=adoptions_for, required=False, allow_null=True, default=None

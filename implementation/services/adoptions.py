@@ -20,6 +20,7 @@ from ..models import (
     LocalComponent,
     School,
 )
+from ..validators import check_field, validate_done_date
 from ._common import clean, invalid, today
 
 if TYPE_CHECKING:
@@ -107,8 +108,7 @@ def adoption_change_status(
                 "to": AdoptionStatus(to_status).label,
             },
         )
-    if on > today():
-        raise invalid("on", _("The date cannot be in the future."), "future")
+    check_field("on", validate_done_date, on)
     if on < adoption.status_since:
         raise invalid(
             "on",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +17,7 @@ from catalog.models import Instrument, InstrumentRespondent, ModelVersion
 from sovei_platform.audit import audited_write
 
 from ..models import AssessmentRound, RoundInstrument, School, SurveyLink
+from ..validators import validate_round_date
 from ._common import clean, invalid, today
 from .releases import survey_results_release
 
@@ -118,6 +120,24 @@ class IssuedLink:
     token: str
 
 
+def _link_expiry(assessment_round: AssessmentRound) -> datetime:
+    """Links expire when the round closes: at midnight after its closing date. A round saved
+    with an implausible closing date before dates were checked (9999-12-31) gets no links
+    until its dates are corrected, instead of an OverflowError."""
+    closes_on = assessment_round.closes_on
+    try:
+        validate_round_date(closes_on)
+        return timezone.make_aware(datetime.combine(closes_on + timedelta(days=1), time.min))
+    except (ValidationError, OverflowError) as exc:
+        raise invalid(
+            "round",
+            _("The round closes on %(date)s, which is not plausible: correct the round's "
+              "dates first."),
+            "implausible_dates",
+            date=closes_on.isoformat(),
+        ) from exc
+
+
 def survey_links_create(
     *,
     assessment_round: AssessmentRound,
@@ -143,9 +163,7 @@ def survey_links_create(
         )
     if assessment_round.closed_at is not None or assessment_round.closes_on < today():
         raise invalid("round", _("The round is closed."), "closed")
-    expires_at = timezone.make_aware(
-        datetime.combine(assessment_round.closes_on + timedelta(days=1), time.min)
-    )
+    expires_at = _link_expiry(assessment_round)
     issued: list[IssuedLink] = []
     with audited_write(actor):
         for _n in range(count):
