@@ -2,7 +2,8 @@
 
 * ``WorkerProcess``: ``celery -A sovei_platform worker --pool=solo`` as a subprocess on its
   own queue and Redis database, pointed at a given PostgreSQL database; stopped (SIGTERM,
-  then SIGKILL) by pid.
+  then SIGKILL) by pid, or killed outright (``kill``: SIGKILL, as a crash or the OOM killer
+  would, to its own process group when started with ``new_session``).
 * ``use_broker``: point this process's Celery app at another broker URL and queue (the
   producer pool is rebuilt), e.g. a closed port to simulate a broker that is down.
 * ``scratch_municipality``: a municipality created and committed for the worker to see,
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -117,6 +119,8 @@ class WorkerProcess:
         default_factory=lambda: Path(tempfile.gettempdir()) / f"{unique_name('worker')}.log"
     )
     settings_module: str = "sovei_platform.settings.test"
+    extra_env: dict[str, str] = field(default_factory=dict)  # set last, over the rest
+    new_session: bool = False  # a process group of its own (``kill`` then kills the group)
     process: subprocess.Popen[bytes] | None = None
 
     def environment(self) -> dict[str, str]:
@@ -129,6 +133,7 @@ class WorkerProcess:
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, *, ready_timeout: float = 90.0) -> None:
@@ -152,6 +157,7 @@ class WorkerProcess:
             env=self.environment(),
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=self.new_session,
         )
         log.close()
 
@@ -182,6 +188,17 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """SIGKILL, no warm shutdown: the running task dies unacknowledged mid-way."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        if self.new_session:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        else:
+            self.process.kill()
+        self.process.wait(timeout=10)
 
     def cleanup(self) -> None:
         """Stop the worker and remove its queue and bookkeeping keys from Redis."""

@@ -247,6 +247,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis transport (kombu). socket_timeout: a publish on a broker connection that died
+# without closing (Redis hung, a failover, a NAT or firewall that dropped it) gives up after
+# 5 s instead of waiting forever, and with it the request whose write it follows (the
+# write has committed; its marker waits for the sweep). It must stay above kombu's
+# 1-second BRPOP timeout. visibility_timeout: a message whose worker died before
+# acknowledging it (acks_late) is handed out again after this long, so it must stay above
+# every task's time limit (the research refresh may run 3900 s) and every retry countdown;
+# kombu's default, an hour, would hand a long refresh to a second worker while the first
+# still runs it. tests/test_fault_drills.py shows both.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": 5,
+    "socket_connect_timeout": 2,
+    "visibility_timeout": 7200,
+}
 CELERY_TIMEZONE = TIME_ZONE
 # Queue name from the environment so a test session's worker consumes only its own tasks.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
