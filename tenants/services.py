@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
+from auditlog.context import disable_auditlog
+from auditlog.diff import model_instance_diff
+from auditlog.models import LogEntry
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_tenants.clone import CLONE_SCHEMA_FUNCTION, CloneSchema
 from django_tenants.utils import schema_exists
+from psycopg import sql
 
+from accounts.models import Membership, User
+from research.models import SharingChange, TimeUseGroup
+from research.refresh import withdraw_municipality
 from sovei_platform.audit import audited_write
+from worker.models import RecomputeRunSchool
 
 from .db import use_public_schema
 from .models import Domain, Municipality
+from .selectors import table_row_counts
 from .validators import COUNTIES, county_for
-
-if TYPE_CHECKING:
-    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -211,3 +219,128 @@ def _clone_align_with_template(template: str, schema: str) -> None:
         )
         for sequence, data_type in cursor.fetchall():
             cursor.execute(f'ALTER SEQUENCE "{schema}"."{sequence}" AS {data_type}')
+
+
+def municipality_access_log(
+    *, municipality: Municipality, actor: User | None, **data: object
+) -> None:
+    """Audit a read of a whole municipality's data (a backup, an export): an ACCESS entry
+    on the municipality in the public schema, with what was read in ``data``."""
+    use_public_schema()
+    with audited_write(actor):
+        LogEntry.objects.log_create(
+            municipality,
+            force_log=True,
+            action=LogEntry.Action.ACCESS,
+            changes={},
+            actor=actor,
+            additional_data=data,
+        )
+
+
+# --- Erasure -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    slug: str
+    kommunenummer: str
+    tables: dict[str, int]  # the schema's tables and their rows, as they were dropped
+    domains: int
+    memberships: int
+    research_rows: int  # rows of the research store withdrawn (facts, cells, time-use groups)
+    audit_entries: int  # earlier audit entries of its row, domains and memberships
+    users_without_membership: list[str]  # accounts of its members that now have no role
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+
+def municipality_erase(
+    *, municipality: Municipality, confirm: str, actor: User | None = None
+) -> ErasureResult:
+    """Erase all of a municipality's data, on its request, in one transaction: its schema
+    (every record of its schools), its domains and memberships, its research-sharing
+    history, its rows in the research store and in the worker's bookkeeping, and the
+    earlier audit entries of those public rows (they hold its members' roles).
+
+    ``confirm`` must be the municipality's address (slug). What remains is one audit entry
+    in the public schema saying that it was erased, by whom, and how much (no personal
+    data). User accounts are people's own and are not deleted; the result names those left
+    without any role, for the operator to review."""
+    if confirm != municipality.slug:
+        raise ValidationError(
+            {
+                "confirm": [
+                    ValidationError(
+                        _("Type the municipality's address (%(slug)s) to confirm the erasure."),
+                        code="confirm",
+                        params={"slug": municipality.slug},
+                    )
+                ]
+            }
+        )
+    use_public_schema()
+    schema = str(municipality.schema_name)
+    number = str(municipality.kommunenummer)
+    with audited_write(actor), disable_auditlog():
+        row = Municipality.objects.select_for_update().get(pk=municipality.pk)
+        tables = table_row_counts(schema) if schema_exists(schema) else {}
+        with connection.cursor() as cursor:
+            # Foreign-key checks still pending in this transaction (rows written earlier in
+            # it) would stop the DROP: run them now, then defer the rest again.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                .as_string()
+            )
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        research_rows = withdraw_municipality(number)
+        research_rows += TimeUseGroup.objects.filter(kommunenummer=number).delete()[0]
+        RecomputeRunSchool.objects.filter(schema_name=schema).delete()
+        SharingChange.objects.filter(municipality=row).delete()
+        domains = Domain.objects.filter(tenant=row)
+        domain_ids = [str(pk) for pk in domains.values_list("pk", flat=True)]
+        memberships = Membership.objects.filter(municipality=row)
+        membership_ids = [str(pk) for pk in memberships.values_list("pk", flat=True)]
+        member_ids = set(memberships.values_list("user_id", flat=True))
+        memberships.delete()
+        domains.delete()
+        kinds = ContentType.objects.get_for_models(Municipality, Domain, Membership)
+        audit_entries = LogEntry.objects.filter(
+            Q(content_type=kinds[Municipality], object_pk=str(row.pk))
+            | Q(content_type=kinds[Domain], object_pk__in=domain_ids)
+            | Q(content_type=kinds[Membership], object_pk__in=membership_ids)
+        ).delete()[0]
+        LogEntry.objects.log_create(
+            row,
+            action=LogEntry.Action.DELETE,
+            changes=model_instance_diff(row, None),
+            actor=actor,
+            additional_data={
+                "operation": "erase",
+                "tables": len(tables),
+                "rows": sum(tables.values()),
+                "domains": len(domain_ids),
+                "memberships": len(membership_ids),
+                "research_rows": research_rows,
+                "audit_entries": audit_entries,
+            },
+        )
+        row.delete()
+    left = User.objects.filter(
+        pk__in=member_ids, memberships__isnull=True, is_staff=False, is_researcher=False
+    ).order_by("email")
+    logger.info("Erased municipality %s (%s): %s rows", municipality.slug, number,
+                sum(tables.values()))
+    return ErasureResult(
+        slug=str(municipality.slug),
+        kommunenummer=number,
+        tables=tables,
+        domains=len(domain_ids),
+        memberships=len(membership_ids),
+        research_rows=research_rows,
+        audit_entries=audit_entries,
+        users_without_membership=list(left.values_list("email", flat=True)),
+    )

@@ -15,6 +15,7 @@ THIN_LAYERS = [
     "dashboards/views.py",
     "dashboards/api.py",
     "worker/tasks.py",
+    "implementation/tasks.py",
     "research/views.py",
     "research/tenant_views.py",
     "research/tasks.py",

@@ -285,6 +285,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=4, minute=30),
         "options": {"expires": 3 * 3600},
     },
+    # Survey links and their answers past SURVEY_LINK_RETENTION_DAYS (before the full
+    # recomputation, which then rebuilds the response rates without them).
+    "survey-link-retention": {
+        "task": "implementation.tasks.survey_link_retention",
+        "schedule": crontab(hour=1, minute=30),
+        "options": {"expires": 3 * 3600},
+    },
 }
 
 # Research store: school/municipality pseudonyms are HMAC-SHA256 under this key (prod
@@ -303,6 +310,14 @@ RESEARCH_MIN_STAFF_GROUP: int = env.int(
     "RESEARCH_MIN_STAFF_GROUP", default=RESEARCH_MIN_GROUP_SIZE
 )
 RESEARCH_RELEASE_DELAY_DAYS: int = env.int("RESEARCH_RELEASE_DELAY_DAYS", default=30)
+
+# One-time survey links, and the answers given through them, are deleted this many days
+# after their round closed (implementation.services.retention; nightly), except answers
+# counted in a released group. 0 keeps them.
+SURVEY_LINK_RETENTION_DAYS: int = env.int("SURVEY_LINK_RETENTION_DAYS", default=730)
+# Directory of pg_dump/pg_restore for the municipality backup commands (tenants.backup);
+# empty: found by the server's major version (docs/operations.md).
+POSTGRES_BIN_DIR: str = env.str("POSTGRES_BIN_DIR", default="")
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 # Survey answers by link must not carry the respondent's address; staff writes don't need it.
