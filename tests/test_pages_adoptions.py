@@ -140,7 +140,8 @@ def test_it_refuses_a_duplicate_local_title_with_the_services_reason(
     response = client.post(adoptions_url(world.ila_id, "lokal/"), data)
 
     assert response.status_code == 400
-    assert response.context["local_form"].non_field_errors()
+    [error] = response.context["local_form"].errors.as_data()["title"]
+    assert error.code == "duplicate"
     with tenant_context(trondheim):
         assert LocalComponent.objects.filter(school_id=world.ila_id).count() == 1
 

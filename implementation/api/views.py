@@ -93,13 +93,14 @@ from implementation.services import (
     school_update,
     staff_position_add,
     staff_position_remove,
-    staff_response_submit,
+    staff_response_upsert,
     stage_period_set,
+    stage_period_upsert,
     step_create,
     step_delete,
     step_update,
     survey_links_create,
-    team_response_submit,
+    team_response_upsert,
 )
 from implementation.services.responses import LINK_PROBLEMS, survey_link_problem
 
@@ -638,13 +639,8 @@ class StagePeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
         data = self.validated(s.StagePeriodSetSerializer)
         school: School = data["school"]
         require(self.access.can_manage_school(school.pk), MANAGE_DENIED)
-        existed = (
-            self.get_queryset()
-            .filter(school=school, module=data["module"], stage=data["stage"])
-            .exists()
-        )
-        period = stage_period_set(actor=self.actor, **data)
-        return self.render(period, status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+        period, created = stage_period_upsert(actor=self.actor, **data)
+        return self.render(period, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         period = self.get_object()
@@ -820,8 +816,10 @@ class SurveyLinkViewSet(mixins.ListModelMixin, RoundChildViewSet):
         )
 
 
-def _submitted(response: Response, existed: bool) -> Response:
-    response.status_code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+def _submitted(response: Response, created: bool) -> Response:
+    """201 for the submission that created the response (one, also of several at once),
+    200 for those that updated it."""
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return response
 
 
@@ -863,8 +861,7 @@ class TeamResponseViewSet(mixins.ListModelMixin, RoundChildViewSet):
         instrument = instrument_by_code(data["instrument"], assessment_round)
         if instrument is None:
             raise ValidationError({"instrument": [_("Unknown instrument.")]})
-        existed = self.get_queryset().filter(school=school, instrument=instrument).exists()
-        response = team_response_submit(
+        response, created = team_response_upsert(
             assessment_round=assessment_round,
             school=school,
             instrument=instrument,
@@ -872,7 +869,7 @@ class TeamResponseViewSet(mixins.ListModelMixin, RoundChildViewSet):
             unrated_reasons=data.get("unrated_reasons"),
             actor=self.actor,
         )
-        return _submitted(self.render(response), existed)
+        return _submitted(self.render(response), created)
 
 
 @extend_schema(tags=["responses"], parameters=[ROUND_PK])
@@ -917,15 +914,14 @@ class MyResponseViewSet(mixins.ListModelMixin, RoundChildViewSet):
         instrument = instrument_by_code(data["instrument"], assessment_round)
         if instrument is None:
             raise ValidationError({"instrument": [_("Unknown instrument.")]})
-        existed = self.get_queryset().filter(school=school, instrument=instrument).exists()
-        response = staff_response_submit(
+        response, created = staff_response_upsert(
             assessment_round=assessment_round,
             school=school,
             instrument=instrument,
             respondent=self.actor,
             answers=data["answers"],
         )
-        return _submitted(self.render(response), existed)
+        return _submitted(self.render(response), created)
 
 
 @extend_schema(tags=["responses"], parameters=[ROUND_PK])

@@ -16,11 +16,18 @@ from .plans import (
     plan_create,
     plan_update,
     stage_period_set,
+    stage_period_upsert,
     step_create,
     step_delete,
     step_update,
 )
-from .responses import link_response_submit, staff_response_submit, team_response_submit
+from .responses import (
+    link_response_submit,
+    staff_response_submit,
+    staff_response_upsert,
+    team_response_submit,
+    team_response_upsert,
+)
 from .rounds import round_close, round_create, round_update, survey_links_create
 from .schools import school_create, school_update, staff_position_add, staff_position_remove
 
@@ -45,10 +52,13 @@ __all__ = [
     "staff_position_add",
     "staff_position_remove",
     "staff_response_submit",
+    "staff_response_upsert",
     "stage_period_set",
+    "stage_period_upsert",
     "step_create",
     "step_delete",
     "step_update",
     "survey_links_create",
     "team_response_submit",
+    "team_response_upsert",
 ]

@@ -11,7 +11,7 @@ from catalog.models import Module
 from sovei_platform.audit import audited_write
 
 from ..models import Activity, ComponentAdoption, School
-from ._common import clean, invalid, today
+from ._common import clean, invalid, lock, today
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -59,5 +59,6 @@ def activity_log(
 
 
 def activity_delete(*, activity: Activity, actor: User | None = None) -> None:
+    """Delete an entry; a second request deleting it at the same time finds it gone (404)."""
     with audited_write(actor):
-        activity.delete()
+        lock(activity).delete()

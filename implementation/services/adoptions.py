@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Component, Module
 from sovei_platform.audit import audited_write
+from sovei_platform.unique import unique_message
 
 from ..models import (
     ADOPTION_TRANSITIONS,
@@ -21,10 +22,17 @@ from ..models import (
     School,
 )
 from ..validators import check_field, validate_done_date
-from ._common import clean, invalid, today
+from ._common import clean, invalid, lock, today
 
 if TYPE_CHECKING:
     from accounts.models import User
+
+ALREADY_ADOPTED = _("The school has already adopted this component.")
+unique_message("adoption_unique_component", ALREADY_ADOPTED)
+unique_message(
+    "local_component_unique_title",
+    _("The school already has a local component with this title."),
+)
 
 
 def adoption_create(
@@ -55,7 +63,7 @@ def adoption_create(
         component is not None
         and ComponentAdoption.objects.filter(school=school, component=component).exists()
     ):
-        raise invalid("component", _("The school has already adopted this component."), "duplicate")
+        raise invalid("component", ALREADY_ADOPTED, "duplicate")
     with audited_write(actor):
         local = None
         if local_module is not None:
@@ -158,7 +166,7 @@ def adoption_delete(*, adoption: ComponentAdoption, actor: User | None = None) -
     its history: discontinue it instead."""
     try:
         with audited_write(actor):
-            local = adoption.local_component
+            local = lock(adoption).local_component
             adoption.delete()
             if local is not None:
                 local.delete()
@@ -223,4 +231,4 @@ def adaptation_update(
 
 def adaptation_delete(*, adaptation: Adaptation, actor: User | None = None) -> None:
     with audited_write(actor):
-        adaptation.delete()
+        lock(adaptation).delete()

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ModelVersion, Module
 from sovei_platform.audit import audited_write
+from sovei_platform.unique import unique_message
 
 from ..models import (
     ImplementationPlan,
@@ -19,10 +20,13 @@ from ..models import (
     StepStatus,
     StrategyStep,
 )
-from ._common import clean, invalid, today
+from ._common import clean, invalid, lock, today
 
 if TYPE_CHECKING:
     from accounts.models import User
+
+PLAN_EXISTS = _("The school already has a plan for this model version.")
+unique_message("plan_unique_per_version", PLAN_EXISTS)
 
 
 def _priorities_validate(version: ModelVersion, priorities: Mapping[Module, int]) -> None:
@@ -69,9 +73,7 @@ def plan_create(
     actor: User | None = None,
 ) -> ImplementationPlan:
     if ImplementationPlan.objects.filter(school=school, model_version=model_version).exists():
-        raise invalid(
-            "model_version", _("The school already has a plan for this model version."), "duplicate"
-        )
+        raise invalid("model_version", PLAN_EXISTS, "duplicate")
     plan = ImplementationPlan(
         school=school,
         model_version=model_version,
@@ -201,7 +203,7 @@ def step_update(*, step: StrategyStep, actor: User | None = None, **fields: obje
 
 def step_delete(*, step: StrategyStep, actor: User | None = None) -> None:
     with audited_write(actor):
-        step.delete()
+        lock(step).delete()
 
 
 def stage_period_set(
@@ -214,6 +216,30 @@ def stage_period_set(
     actor: User | None = None,
 ) -> StagePeriod:
     """Record (or correct) when the school entered and left a stage for a module."""
+    period, _created = stage_period_upsert(
+        school=school,
+        module=module,
+        stage=stage,
+        entered_on=entered_on,
+        exited_on=exited_on,
+        actor=actor,
+    )
+    return period
+
+
+def stage_period_upsert(
+    *,
+    school: School,
+    module: Module,
+    stage: str,
+    entered_on: date,
+    exited_on: date | None = None,
+    actor: User | None = None,
+) -> tuple[StagePeriod, bool]:
+    """`stage_period_set`, and whether the period is new. One period per school, module
+    and stage, also when several requests record it at once: the first creates it, the
+    others find it (waiting for the first to commit) and update it if their dates differ;
+    the same dates again change nothing and write no audit entry."""
     if entered_on > today() or (exited_on is not None and exited_on > today()):
         raise invalid(
             "entered_on" if entered_on > today() else "exited_on",
@@ -222,12 +248,19 @@ def stage_period_set(
         )
     if exited_on is not None and exited_on < entered_on:
         raise invalid("exited_on", _("A stage cannot end before it begins."), "order")
-    period = StagePeriod.objects.filter(school=school, module=module, stage=stage).first()
-    if period is None:
-        period = StagePeriod(school=school, module=module, stage=stage)
-    period.entered_on = entered_on
-    period.exited_on = exited_on
-    clean(period, exclude=["school", "module"])
+    dates = {"entered_on": entered_on, "exited_on": exited_on}
+    clean(
+        StagePeriod(school=school, module=module, stage=stage, **dates),
+        exclude=["school", "module"],
+    )
     with audited_write(actor):
-        period.save()
-    return period
+        # get_or_create takes the row lock, or inserts in a savepoint and, when a request
+        # at the same time inserted first, reads (and locks) that row instead.
+        period, created = StagePeriod.objects.select_for_update(of=("self",)).get_or_create(
+            school=school, module=module, stage=stage, defaults=dates
+        )
+        if not created and (period.entered_on, period.exited_on) != (entered_on, exited_on):
+            period.entered_on = entered_on
+            period.exited_on = exited_on
+            period.save()
+    return period, created

@@ -183,28 +183,33 @@ def _save_answers(
     response: Response,
     item_values: Mapping[InstrumentItem, AnswerValue] | None = None,
     adoption_values: Mapping[ComponentAdoption, Rated] | None = None,
-) -> None:
+) -> bool:
     """Insert new answers and update changed ones one by one, so the audit trail holds
     exactly what changed; an identical resubmission writes nothing. Fidelity answers
-    (`adoption_values`) carry the reason a component is not rated."""
+    (`adoption_values`) carry the reason a component is not rated. Whether anything
+    changed."""
     existing = {(a.item_id, a.adoption_id): a for a in response.answers.all()}
     wanted: dict[tuple[int | None, int | None], tuple[dict[str, object], Rated]] = {}
     for item, value in (item_values or {}).items():
         wanted[(item.pk, None)] = ({"item": item}, (value, None))
     for adoption, rated in (adoption_values or {}).items():
         wanted[(None, adoption.pk)] = ({"adoption": adoption}, rated)
+    changed = bool(existing.keys() - wanted.keys())
     for key, (target, (value, reason)) in wanted.items():
         answer = existing.pop(key, None)
         if answer is None:
             Answer.objects.create(
                 response=response, value=value, unrated_reason=reason, **target
             )
+            changed = True
         elif (answer.value, answer.unrated_reason) != (value, reason):
             answer.value = value
             answer.unrated_reason = reason
             answer.save(update_fields=["value", "unrated_reason"])
+            changed = True
     for stale in existing.values():
         stale.delete()
+    return changed
 
 
 @contextmanager
@@ -239,12 +244,37 @@ def team_response_submit(
     unrated_reasons: Mapping[str, object] | None = None,
     actor: User | None = None,
 ) -> Response:
+    """`team_response_upsert` without telling whether the rating is new."""
+    response, _created = team_response_upsert(
+        assessment_round=assessment_round,
+        school=school,
+        instrument=instrument,
+        answers=answers,
+        unrated_reasons=unrated_reasons,
+        actor=actor,
+    )
+    return response
+
+
+def team_response_upsert(
+    *,
+    assessment_round: AssessmentRound,
+    school: School,
+    instrument: Instrument,
+    answers: Mapping[str, object],
+    unrated_reasons: Mapping[str, object] | None = None,
+    actor: User | None = None,
+) -> tuple[Response, bool]:
     """The team's rating for the round (fidelity: keys are adoption ids; CFIR: construct
     codes). A second submission for the same round, school and instrument updates it.
 
     Fidelity: every adopted component needs a rating (0-2) in `answers` or, in
     `unrated_reasons`, why it is not rated: not_started (scored as 0), not_applicable or
-    not_assessed (left out of the score, but counted against the share rated)."""
+    not_assessed (left out of the score, but counted against the share rated).
+
+    Returns the rating and whether it is new. Submissions at the same moment (a double
+    click) take turns on the rating's row: one creates it, the others update it, and an
+    identical one changes nothing and writes no audit entry."""
     if instrument.respondent != InstrumentRespondent.TEAM:
         raise invalid(
             "instrument",
@@ -265,16 +295,16 @@ def team_response_submit(
     else:
         adoption_values, item_values = None, _item_answers(instrument, answers)
     with audited_write(actor):
-        response, _created = Response.objects.select_for_update().get_or_create(
+        response, created = Response.objects.select_for_update().get_or_create(
             round=assessment_round,
             school=school,
             instrument=instrument,
             respondent_kind=RespondentKind.TEAM,
             defaults={"respondent": actor},
         )
-        _save_answers(response, item_values, adoption_values)
-        response.save(update_fields=["updated_at"])
-    return response
+        if _save_answers(response, item_values, adoption_values) and not created:
+            response.save(update_fields=["updated_at"])
+    return response, created
 
 
 def staff_response_submit(
@@ -285,7 +315,28 @@ def staff_response_submit(
     respondent: User,
     answers: Mapping[str, object],
 ) -> Response:
-    """A staff member's own answers (AIM, IAM, FIM, SUS); resubmitting updates them."""
+    """`staff_response_upsert` without telling whether the answers are new."""
+    response, _created = staff_response_upsert(
+        assessment_round=assessment_round,
+        school=school,
+        instrument=instrument,
+        respondent=respondent,
+        answers=answers,
+    )
+    return response
+
+
+def staff_response_upsert(
+    *,
+    assessment_round: AssessmentRound,
+    school: School,
+    instrument: Instrument,
+    respondent: User,
+    answers: Mapping[str, object],
+) -> tuple[Response, bool]:
+    """A staff member's own answers (AIM, IAM, FIM, SUS); resubmitting updates them.
+    Returns the response and whether it is new; an identical resubmission (a double
+    click) changes nothing and writes no audit entry."""
     if instrument.respondent != InstrumentRespondent.INDIVIDUAL:
         raise invalid(
             "instrument",
@@ -314,10 +365,11 @@ def staff_response_submit(
                 ),
                 "released",
             )
-        _save_answers(response, item_values)
-        response.save(update_fields=["updated_at"])
-        _log_survey_answer(response, created=created)
-    return response
+        if _save_answers(response, item_values) or created:
+            if not created:
+                response.save(update_fields=["updated_at"])
+            _log_survey_answer(response, created=created)
+    return response, created
 
 
 def survey_link_for_token(token: str) -> SurveyLink | None:

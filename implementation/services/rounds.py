@@ -15,16 +15,20 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Instrument, InstrumentRespondent, ModelVersion
 from sovei_platform.audit import audited_write
+from sovei_platform.unique import unique_message
 
 from ..models import AssessmentRound, RoundInstrument, School, SurveyLink
 from ..validators import validate_round_date
-from ._common import clean, invalid, today
+from ._common import clean, invalid, lock, today
 from .releases import survey_results_release
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 MAX_LINKS_PER_CALL = 200
+
+NAME_TAKEN = _("A round with this name exists.")
+unique_message("round_unique_name", NAME_TAKEN)
 
 
 def _round_validate(
@@ -56,7 +60,7 @@ def round_create(
 ) -> AssessmentRound:
     _round_validate(name, opens_on, closes_on, schools, instruments)
     if AssessmentRound.objects.filter(name=name.strip()).exists():
-        raise invalid("name", _("A round with this name exists."), "duplicate")
+        raise invalid("name", NAME_TAKEN, "duplicate")
     assessment_round = AssessmentRound(
         name=name.strip(),
         opens_on=opens_on,
@@ -85,7 +89,7 @@ def round_update(
     if closes_on < opens_on:
         raise invalid("closes_on", _("The round cannot close before it opens."), "order")
     if AssessmentRound.objects.filter(name=name.strip()).exclude(pk=assessment_round.pk).exists():
-        raise invalid("name", _("A round with this name exists."), "duplicate")
+        raise invalid("name", NAME_TAKEN, "duplicate")
     assessment_round.name = name.strip()
     assessment_round.opens_on = opens_on
     assessment_round.closes_on = closes_on
@@ -101,9 +105,10 @@ def round_update(
 def round_close(*, assessment_round: AssessmentRound, actor: User | None = None) -> AssessmentRound:
     """Close the round now, before its closing date, and release its survey results
     (groups of at least k answers, see releases.py)."""
-    if assessment_round.closed_at is not None:
-        raise invalid("round", _("The round is already closed."), "closed")
     with audited_write(actor):
+        # A double click: the second request waits here and finds the round closed.
+        if lock(assessment_round).closed_at is not None:
+            raise invalid("round", _("The round is already closed."), "closed")
         assessment_round.closed_at = timezone.now()
         assessment_round.save(update_fields=["closed_at"])
         survey_results_release(round_ids=[assessment_round.pk])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sovei_platform.audit import audited_write
 
 from ..models import School, StaffPosition
+from ._common import clean, lock
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -29,7 +30,7 @@ def school_create(
         grade_to=grade_to,
         pupil_count=pupil_count,
     )
-    school.full_clean()
+    clean(school)
     with audited_write(actor):
         school.save()
     return school
@@ -62,7 +63,7 @@ def school_update(*, school: School, actor: User | None = None, **fields: object
         raise ValueError(f"Unknown school fields: {sorted(unknown)}")
     for name, value in fields.items():
         setattr(school, name, value.strip() if isinstance(value, str) else value)
-    school.full_clean()
+    clean(school)
     with audited_write(actor):
         school.save()
     return school
@@ -70,4 +71,4 @@ def school_update(*, school: School, actor: User | None = None, **fields: object
 
 def staff_position_remove(*, position: StaffPosition, actor: User | None = None) -> None:
     with audited_write(actor):
-        position.delete()
+        lock(position).delete()
