@@ -60,8 +60,8 @@ def document_errors(
             parameters = operation.get("parameters", [])
             if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
                 wanted.add("400")
-            if "{" in path:
-                wanted.add("404")
+            if "{" in path or any(p.get("name") == "page" for p in parameters):
+                wanted.add("404")  # a page number past the last page is 404 as well
             if operation.get("security") != [{}] and "/survey/" not in path:
                 wanted.add("403")
             responses = operation.setdefault("responses", {})

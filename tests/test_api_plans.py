@@ -398,3 +398,19 @@ def test_it_refuses_an_unknown_stage(scene: Scene, world: World) -> None:
     assert response.status_code == 400
     assert list(response.json()) == ["stage"]
     assert count_of(StagePeriod) == 1
+
+
+def test_it_refuses_a_priority_without_its_module_in_a_patch(world: World, db: None) -> None:
+    """Found by tests/test_api_fuzz.py: a PATCH validates nested items partially, and a
+    priority without "module" was a 500 (KeyError)."""
+    with in_trondheim(world):
+        ila, _lade = schools(world)
+        plan = plan_create(school=ila, model_version=version(), title="Plan",
+                           starts_on=today() - timedelta(days=10))
+
+    response = api("leader", world).patch(
+        f"/api/v1/plans/{plan.pk}/", {"priorities": [{"intended_percent": 20}]}
+    )
+
+    assert response.status_code == 400
+    assert "priorities" in response.json()

@@ -168,7 +168,10 @@ class ScaleLabelSerializer(serializers.Serializer[Any]):
 class InstrumentItemSerializer(serializers.ModelSerializer[InstrumentItem]):
     text = serializers.CharField(read_only=True)
     name = serializers.CharField(read_only=True)
-    domain = serializers.CharField(source="domain.code", read_only=True, default=None)
+    domain = serializers.CharField(
+        source="domain.code", read_only=True, default=None, allow_null=True,
+        help_text="CFIR domain code; null for the items of AIM, IAM, FIM and SUS.",
+    )
 
     class Meta:
         model = InstrumentItem
@@ -443,6 +446,10 @@ class PlanUpdateSerializer(serializers.Serializer[Any]):
     )
 
     def validate_priorities(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # A PATCH validates nested items partially: a priority may come without its module
+        # or share (found by tests/test_api_fuzz.py as a 500).
+        if any("module" not in p or "intended_percent" not in p for p in value):
+            raise serializers.ValidationError(_("Give the module and the share of every priority."))
         modules = [p["module"].pk for p in value]
         if len(modules) != len(set(modules)):
             raise serializers.ValidationError(_("List each module once."))
