@@ -68,6 +68,9 @@ class School(models.Model):
             models.CheckConstraint(
                 condition=models.Q(grade_from__lte=models.F("grade_to")),
                 name="school_grade_range",
+                violation_error_message=_(
+                    "The highest grade cannot be lower than the lowest grade."
+                ),
             ),
         ]
 
@@ -114,6 +117,7 @@ class StaffPosition(models.Model):
             models.CheckConstraint(
                 condition=models.Q(position_percent__gt=0, position_percent__lte=100),
                 name="position_percent_range",
+                violation_error_message=_("A position is more than 0 and at most 100 per cent."),
             ),
         ]
 
@@ -478,6 +482,7 @@ class ImplementationPlan(models.Model):
                 condition=models.Q(ends_on__isnull=True)
                 | models.Q(ends_on__gte=models.F("starts_on")),
                 name="plan_dates_in_order",
+                violation_error_message=_("The plan cannot end before it starts."),
             ),
         ]
 
@@ -593,6 +598,7 @@ class StagePeriod(models.Model):
                 condition=models.Q(exited_on__isnull=True)
                 | models.Q(exited_on__gte=models.F("entered_on")),
                 name="stage_period_dates_in_order",
+                violation_error_message=_("A stage cannot be left before it was entered."),
             ),
         ]
 
@@ -638,7 +644,9 @@ class AssessmentRound(models.Model):
         ordering = ["-opens_on", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(closes_on__gte=models.F("opens_on")), name="round_dates_in_order"
+                condition=models.Q(closes_on__gte=models.F("opens_on")),
+                name="round_dates_in_order",
+                violation_error_message=_("The round cannot close before it opens."),
             ),
             models.UniqueConstraint(fields=["name"], name="round_unique_name"),
         ]

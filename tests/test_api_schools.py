@@ -200,3 +200,16 @@ def test_it_says_why_a_leader_cannot_rename_the_school(scene: Scene, world: Worl
 
     assert response.status_code == 403
     assert response.json()["detail"] == "Only the municipal coordinator can change a school's name."
+
+
+def test_it_explains_a_grade_range_without_the_constraints_name(
+    scene: Scene, world: World
+) -> None:
+    """Issue 9, item 6: the client got the raw constraint name (school_grade_range)."""
+    response = api("coordinator", world).patch(
+        f"/api/v1/schools/{scene.ila.pk}/", {"grade_from": 7, "grade_to": 1}, headers=ENGLISH
+    )
+
+    assert response.status_code == 400
+    assert "school_grade_range" not in response.content.decode()
+    assert "The highest grade cannot be lower than the lowest grade." in str(response.json())
