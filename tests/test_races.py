@@ -43,6 +43,7 @@ from accounts.services import membership_grant, user_create
 from implementation.models import (
     Activity,
     Adaptation,
+    AdoptionStatusChange,
     AssessmentRound,
     ComponentAdoption,
     ImplementationPlan,
@@ -665,3 +666,15 @@ def test_it_leaves_other_integrity_errors_alone(world: World, db: None) -> None:
     with pytest.raises(IntegrityError), audited_write(None):
         User.objects.create(email=None)
 
+
+
+def test_it_changes_a_status_once_when_twenty_ask_at_once(here: Town) -> None:
+    """A double-clicked status change wrote two status changes and two audit entries."""
+    adoption, url = committed(here, lambda: _adoption(here))
+
+    responses = at_once(here, same(post_json(f"{url}status/", {"to_status": "in_place"})))
+
+    assert sorted(codes(responses)) == [200] + [400] * (THREADS - 1)
+    assert all("to_status" in r.json() for r in responses if r.status_code == 400)
+    changes = AdoptionStatusChange.objects.filter(adoption_id=adoption.pk, to_status="in_place")
+    assert changes.count() == 1

@@ -106,25 +106,27 @@ def adoption_change_status(
     on = on or today()
     if to_status not in AdoptionStatus.values:
         raise invalid("to_status", _("Unknown status."), "unknown")
-    if to_status not in ADOPTION_TRANSITIONS[adoption.status]:
-        raise invalid(
-            "to_status",
-            _("A component cannot go from “%(from)s” to “%(to)s”."),
-            "transition",
-            **{
-                "from": AdoptionStatus(adoption.status).label,
-                "to": AdoptionStatus(to_status).label,
-            },
-        )
     check_field("on", validate_done_date, on)
-    if on < adoption.status_since:
-        raise invalid(
-            "on",
-            _("The date cannot be before the current status began (%(date)s)."),
-            "before_current",
-            date=adoption.status_since.isoformat(),
-        )
     with audited_write(actor):
+        # Decide from the locked row: a double click sees the first click's change.
+        adoption = lock(adoption)
+        if to_status not in ADOPTION_TRANSITIONS[adoption.status]:
+            raise invalid(
+                "to_status",
+                _("A component cannot go from “%(from)s” to “%(to)s”."),
+                "transition",
+                **{
+                    "from": AdoptionStatus(adoption.status).label,
+                    "to": AdoptionStatus(to_status).label,
+                },
+            )
+        if on < adoption.status_since:
+            raise invalid(
+                "on",
+                _("The date cannot be before the current status began (%(date)s)."),
+                "before_current",
+                date=adoption.status_since.isoformat(),
+            )
         AdoptionStatusChange.objects.create(
             adoption=adoption,
             from_status=adoption.status,
