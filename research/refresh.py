@@ -68,6 +68,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
+from implementation.validators import EARLIEST_DATE
 from sovei_platform.privacy import min_group_size, min_staff_group, release_delay_days
 from tenants.db import use_public_schema
 from tenants.models import Municipality
@@ -211,7 +212,10 @@ ROUNDS_SELECT = (
     "(r.closed_at IS NOT NULL OR r.closes_on < {today}) "
     "FROM {schema}.implementation_assessmentround r "
     "JOIN catalog_modelversion v ON v.id = r.model_version_id "
-    "WHERE r.opens_on <= {cutoff}"
+    "WHERE r.opens_on <= {cutoff} "
+    # Rounds saved before dates were checked (implementation.validators) may lie in the
+    # year 873; such a semester is not data.
+    f"AND r.opens_on >= DATE '{EARLIEST_DATE.isoformat()}'"
 )
 
 

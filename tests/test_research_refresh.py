@@ -454,3 +454,19 @@ def test_it_publishes_from_the_celery_task_and_the_command(
     assert ResearchRefresh.objects.latest().through_semester == earlier
     with pytest.raises(CommandError, match="not a semester"):
         call_command("research_refresh", "--through", "873X")
+
+
+def test_it_leaves_out_a_round_dated_before_2000(research_world: ResearchWorld) -> None:
+    """Issue 9, item 3: rounds moved to the years 873–1620 before dates were checked put a
+    semester "873V" in the exports."""
+    w = research_world
+    with tenant_context(w.trondheim):
+        AssessmentRound.objects.filter(name="Vrimle-runde 1").update(
+            opens_on=date(873, 3, 1), closes_on=date(873, 4, 1))
+
+    publish()
+
+    semesters = set(ResearchRound.objects.values_list("semester", flat=True))
+    assert semesters and not any(code.startswith("873") for code in semesters)
+    assert not OutcomeCell.objects.filter(semester__startswith="873").exists()
+    assert not FidelityFact.objects.filter(semester__startswith="873").exists()
