@@ -214,15 +214,18 @@ WITH instruments AS (
     WHERE sr.school_id = %(school_id)s AND sr.n >= %(k)s
     GROUP BY sr.round_id, i.code
 ), summary AS (
-    SELECT c.round_id, c.code,
-           CASE WHEN c.code = '{SUS}' THEN 1 ELSE 2 END AS places,
-           COALESCE(g.n, 0) AS n, c.n_pooled, c.n_withheld, c.n_incomplete,
+    -- A released group outlives its answers (survey-link retention deletes them): its
+    -- frozen sums still give the round's row.
+    SELECT COALESCE(c.round_id, g.round_id) AS round_id, COALESCE(c.code, g.code) AS code,
+           CASE WHEN COALESCE(c.code, g.code) = '{SUS}' THEN 1 ELSE 2 END AS places,
+           COALESCE(g.n, 0) AS n, COALESCE(c.n_pooled, 0) AS n_pooled,
+           COALESCE(c.n_withheld, 0) AS n_withheld, COALESCE(c.n_incomplete, 0) AS n_incomplete,
            CASE WHEN g.n > 0 THEN {_exact_ratio("g.s", "g.n")} END AS mean_exact,
            CASE WHEN g.n > 1
                 THEN sqrt(greatest({_exact_ratio("g.q - g.s * g.s / g.n", "g.n - 1")}, 0))
            END AS sd
     FROM counts c
-    LEFT JOIN released g ON g.round_id = c.round_id AND g.code = c.code
+    FULL JOIN released g ON g.round_id = c.round_id AND g.code = c.code
 )
 SELECT %(school_id)s, round_id, code, n, n_pooled, n_withheld, n_incomplete, places,
        {_guarded("mean_exact", "places")}, {_guarded("sd", "places")},

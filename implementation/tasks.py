@@ -28,5 +28,4 @@ def survey_link_retention() -> dict[str, int]:
         "municipalities": len(results),
         "links": sum(r.links for r in results.values()),
         "responses": sum(r.responses for r in results.values()),
-        "kept_released": sum(r.kept_released for r in results.values()),
     }

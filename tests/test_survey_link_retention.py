@@ -1,6 +1,7 @@
 """Retention of survey links and link answers (implementation.services.retention, the
 nightly task and survey_link_retention): deleted SURVEY_LINK_RETENTION_DAYS after their
-round closed, except answers counted in a released group, whose published numbers stay."""
+round closed — also answers counted in a released group: its frozen sums, and so every
+published number, stay."""
 
 from __future__ import annotations
 
@@ -105,30 +106,31 @@ def test_the_rounds_are_as_the_tests_expect(rounds: Rounds) -> None:
     assert (links(rounds.released), links(rounds.withheld), links(rounds.running)) == (8, 3, 1)
 
 
-def test_it_deletes_links_and_answers_in_no_released_group_once_past_the_limit(
+def test_it_deletes_links_and_their_answers_once_past_the_limit(
     rounds: Rounds,
 ) -> None:
     result = survey_links_expire(on=today() + PAST_LIMIT, days=DAYS)
 
-    assert (result.links, result.responses, result.answers) == (3 + 2, 2 * 4, 2 * 22)
+    assert (result.links, result.responses, result.answers) == (8 + 3, 8 * 4, 8 * 22)
     assert links(rounds.withheld) == 0
     assert link_answers(rounds.withheld) == 0
     assert result.cutoff == today() + timedelta(days=1)
 
 
-def test_it_keeps_the_answers_of_released_groups_and_the_published_numbers(
+def test_it_deletes_released_answers_too_and_keeps_the_published_numbers(
     ila: School, rounds: Rounds
 ) -> None:
+    """A released group keeps its frozen sums, and the dashboards show released groups
+    (not answers), so the answers behind them go at the limit like any other."""
     shown, frozen = published(ila, rounds.released), groups(rounds.released)
-    answers = link_answers(rounds.released)
 
-    result = survey_links_expire(on=today() + PAST_LIMIT, days=DAYS)
+    survey_links_expire(on=today() + PAST_LIMIT, days=DAYS)
 
-    assert result.kept_released == 6
-    assert links(rounds.released) == 6  # the two unused links are gone
-    assert link_answers(rounds.released) == answers
+    assert links(rounds.released) == 0
+    assert link_answers(rounds.released) == 0
     assert groups(rounds.released) == frozen
-    assert published(ila, rounds.released) == shown
+    assert [(code, n, mean, sd) for code, n, mean, sd, _exact in published(ila, rounds.released)
+            ] == [(code, n, mean, sd) for code, n, mean, sd, _exact in shown]
     assert [n for _code, n, *_rest in shown] == [6, 6, 6, 6]
 
 
@@ -168,7 +170,7 @@ def test_a_limit_of_zero_keeps_everything(rounds: Rounds) -> None:
 def test_a_dry_run_counts_and_deletes_nothing(rounds: Rounds) -> None:
     result = survey_links_expire(on=today() + PAST_LIMIT, days=DAYS, dry_run=True)
 
-    assert (result.links, result.responses, result.answers) == (5, 8, 44)
+    assert (result.links, result.responses, result.answers) == (11, 32, 176)
     assert (links(rounds.released), links(rounds.withheld)) == (8, 3)
 
 
@@ -181,10 +183,10 @@ def test_the_deletion_is_audited_without_values(rounds: Rounds) -> None:
     kinds = {
         model: ContentType.objects.get_for_model(model) for model in (SurveyLink, Response, Answer)
     }
-    assert deleted.filter(content_type=kinds[SurveyLink]).count() == 5
+    assert deleted.filter(content_type=kinds[SurveyLink]).count() == 11
     assert sorted(deleted.filter(content_type=kinds[Response])
-                  .values_list("object_repr", flat=True)) == ["AIM", "AIM", "FIM", "FIM",
-                                                              "IAM", "IAM", "SUS", "SUS"]
+                  .values_list("object_repr", flat=True)) == sorted(
+        ["AIM", "FIM", "IAM", "SUS"] * 8)
     assert not deleted.filter(content_type=kinds[Answer]).exists()
     for entry in deleted:
         assert entry.changes in ({}, None)
@@ -196,7 +198,7 @@ def test_it_runs_in_every_municipality(world: World, rounds: Rounds) -> None:
     results = survey_links_expire_everywhere(on=today() + PAST_LIMIT, days=DAYS)
 
     assert {"trondheim", "volda"} <= set(results)
-    assert results["trondheim"].links == 5
+    assert results["trondheim"].links == 11
     assert results["volda"].links == 0
     with tenant_context(world.trondheim):
         assert links(rounds.withheld) == 0

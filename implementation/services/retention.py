@@ -6,24 +6,14 @@ day, whichever came first — and then deleted by the nightly task
 ``implementation.tasks.survey_link_retention`` (or ``manage.py survey_link_retention``).
 ``0`` keeps them for ever.
 
-What is deleted, per round past the limit:
-
-* every link nobody answered;
-* every answered link whose answers are in **no released group**, with those answers
-  (``Response`` and ``Answer`` rows, deleted by the foreign keys' cascade). They were
-  never shown as a number (releases.py): only the counts of answers withheld or
-  incomplete and the round's response rate change when the dashboards are next rebuilt.
-
-What is kept: links whose answers are counted in a **released group**
-(``Response.release``). The group's frozen sums (``SurveyRelease.n``, ``total``,
-``total_squares``) would survive the deletion — ``Response.release`` points from the answer
-to the group, so deleting answers is allowed — and so would the research store, which
-reads only the groups. But the dashboards build a round's outcome row from its answers
-(``dashboards.aggregation.OUTCOME_SQL`` starts from ``implementation_response``): without
-them the released mean of the round would vanish from the school's and the coordinator's
-dashboards at the next recomputation. Published numbers never change, so these answers
-stay until the dashboards show released groups without their answers (docs/operations.md,
-"Retention").
+What is deleted, per round past the limit: every link, answered or not, with the answers
+given through it (``Response`` and ``Answer`` rows, deleted by the foreign keys' cascade).
+Answers counted in a **released group** (``Response.release``) go too: the group keeps its
+frozen sums (``SurveyRelease.n``, ``total``, ``total_squares``; ``Response.release`` points
+from the answer to the group), and the dashboards and the research store show released
+groups, not answers (``dashboards.aggregation.OUTCOME_SQL``), so no published number
+changes. Only the counts of answers withheld or incomplete and the round's response rate
+change when the dashboards are next rebuilt.
 
 The deletion is audited as the answers were (``responses.anonymous_write``): one entry per
 link and per response, with no values and no actor, and none per answer.
@@ -60,7 +50,6 @@ class RetentionResult:
     links: int = 0  # deleted
     responses: int = 0  # deleted with their links
     answers: int = 0  # deleted with their responses
-    kept_released: int = 0  # links past the limit kept: their answers are in released groups
 
 
 def retention_cutoff(*, on: date, days: int) -> date | None:
@@ -83,18 +72,14 @@ def survey_links_expire(
     if cutoff is None:
         return RetentionResult(None)
     past = SurveyLink.objects.filter(round__in=rounds_past_retention(cutoff))
-    released = past.filter(responses__release__isnull=False).values("pk")
     with audited_write(None), disable_auditlog():
-        doomed = list(
-            past.exclude(pk__in=released).select_for_update(of=("self",)).order_by("pk")
-        )
+        doomed = list(past.select_for_update(of=("self",)).order_by("pk"))
         responses = list(
             Response.objects.filter(survey_link__in=doomed)
             .select_related("instrument").order_by("pk")
         )
         answers = Answer.objects.filter(response__in=responses).count()
-        kept = past.filter(pk__in=released).count()
-        result = RetentionResult(cutoff, len(doomed), len(responses), answers, kept)
+        result = RetentionResult(cutoff, len(doomed), len(responses), answers)
         if dry_run or not doomed:
             return result
         for response in responses:

@@ -32,11 +32,10 @@ class Command(BaseCommand):
         results = survey_links_expire_everywhere(schemas=opts["schemas"], dry_run=opts["dry_run"])
         verb = "would delete" if opts["dry_run"] else "deleted"
         for schema, result in results.items():
-            if result.links or result.kept_released or opts["verbosity"] > 1:
+            if result.links or opts["verbosity"] > 1:
                 self.stdout.write(
                     f"{schema}: {verb} {result.links} links, {result.responses} responses, "
-                    f"{result.answers} answers (rounds closed before {result.cutoff}); "
-                    f"kept {result.kept_released} links of released groups"
+                    f"{result.answers} answers (rounds closed before {result.cutoff})"
                 )
         total = sum(r.links for r in results.values())
         self.stdout.write(
