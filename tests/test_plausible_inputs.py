@@ -54,6 +54,8 @@ from implementation.validators import (
 
 from .conftest import World, client_for, host_of
 from .recording import adopt, component, instrument, module, open_round, version
+from .test_api_adaptations import frame
+from .test_api_plans import step_fields
 from .test_api_support import ENGLISH, api, in_trondheim, schools
 
 # The values the security test typed, and a few more of the same kind.
@@ -133,38 +135,6 @@ def stored(world: World) -> dict[str, Any]:
 
 
 # --- Request bodies ---------------------------------------------------------------------------
-
-
-def step_fields(**changes: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "module": module(2).pk,
-        "stage": "installation",
-        "eric_cluster": "train_educate",
-        "action": "Kurs i veiledning for lærere",
-        "strategy_actor": "Sosionom",
-        "target": "Lærerne på 5.–7. trinn",
-        "due_on": days(30).isoformat(),
-        "dose": "2 × 45 min per måned",
-    }
-    return {**fields, **changes}
-
-
-def frame(**changes: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "what_changed": "Her-og-nå-samtaler også i SFO-tiden",
-        "made_on": days(-3).isoformat(),
-        "timing": "implementation",
-        "planned": True,
-        "decided_by": "school_leader",
-        "level": "school",
-        "change_type": "context",
-        "nature": "lengthening",
-        "fidelity": "consistent",
-        "goals": ["reach"],
-        "reason_level": "organization",
-        "reasons": "Mange elever går i SFO.",
-    }
-    return {**fields, **changes}
 
 
 def new_round(school_id: int, **changes: Any) -> dict[str, Any]:
