@@ -28,5 +28,7 @@ class ImplementationConfig(AppConfig):
             models.Answer,
             models.SurveyRelease,
             models.Activity,
+            models.SchoolStartup,
+            models.StartupStepRecord,
         ):
             auditlog.register(model)

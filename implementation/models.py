@@ -957,3 +957,99 @@ class Activity(models.Model):
 
     def get_additional_data(self) -> dict[str, int]:
         return {"school_id": self.school_id}
+
+
+# --- Start-up module (Oppstartsmodul) ------------------------------------------------------
+
+
+class StartupStep(models.TextChoices):
+    """The steps of a new school's start-up, in order (implementation.startup has what each
+    asks for and how it is seen in the school's own records)."""
+
+    PROFILE = "profile", _("School profile and framework conditions")
+    BASELINE = "baseline", _("Current time use")
+    READINESS = "readiness", _("Readiness: the determinants (CFIR)")
+    COMPONENTS = "components", _("Components to adopt")
+    PLAN = "plan", _("A first plan")
+    ROUND = "round", _("Invite staff and open the first round")
+
+
+STARTUP_STEP_ORDER: tuple[str, ...] = tuple(StartupStep.values)
+
+
+class SchoolStartup(models.Model):
+    """A school's way through the start-up module: when and by whom it was started, the step
+    it is at (the first one neither done nor skipped) and since when, whether it is paused,
+    and when every step was done or skipped."""
+
+    school = models.OneToOneField(School, on_delete=models.CASCADE, related_name="startup")
+    started_at = models.DateTimeField(_("started"))
+    started_by = models.ForeignKey(
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    current_step = models.CharField(
+        _("current step"), max_length=20, choices=StartupStep.choices, blank=True
+    )
+    current_step_since = models.DateTimeField(_("at this step since"))
+    paused_at = models.DateTimeField(_("paused"), null=True, blank=True)
+    paused_by = models.ForeignKey(
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("start-up")
+        verbose_name_plural = _("start-ups")
+        ordering = ["school"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(finished_at__isnull=True, current_step__in=STARTUP_STEP_ORDER)
+                | models.Q(finished_at__isnull=False, current_step=""),
+                name="startup_finished_has_no_step",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school}: {self.current_step or 'finished'}"
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.school_id}
+
+
+class StartupStepRecord(models.Model):
+    """One step of a start-up confirmed as done (the school's records showed it), or
+    skipped with a reason."""
+
+    startup = models.ForeignKey(SchoolStartup, on_delete=models.CASCADE, related_name="steps")
+    step = models.CharField(_("step"), max_length=20, choices=StartupStep.choices)
+    completed_at = models.DateTimeField(_("completed"))
+    completed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    skipped_reason = models.TextField(
+        _("why the step was skipped"), max_length=1000, blank=True,
+        help_text=_("Empty when the step was done."),
+    )
+
+    class Meta:
+        verbose_name = _("start-up step")
+        verbose_name_plural = _("start-up steps")
+        ordering = ["startup", "completed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["startup", "step"], name="startup_step_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} ({'skipped' if self.skipped_reason else 'done'})"
+
+    @property
+    def skipped(self) -> bool:
+        return bool(self.skipped_reason)
+
+    def get_additional_data(self) -> dict[str, int]:
+        return {"school_id": self.startup.school_id}
