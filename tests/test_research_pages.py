@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,14 +13,15 @@ from typing import Any
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
-from accounts.models import User
-from implementation.services import round_close, team_response_submit
+from accounts.models import Role, User
+from accounts.services import membership_grant, user_create
+from implementation.services import activity_log, round_close, team_response_submit
 from implementation.services._common import today
 from research.pseudonyms import Semester
 from research.selectors import Filters, cfir_profile
 
 from .conftest import client_for
-from .recording import instrument, open_round
+from .recording import instrument, module, open_round
 from .test_research_world import (
     ResearchWorld,
     log_time_at_lade,
@@ -197,3 +199,31 @@ def test_it_counts_a_school_rated_in_two_rounds_of_the_semester_once(
     # Ila's two ratings (2 and 0) are one school with 1; Lade −1, Zyxqvik 2, Bratteberg 1.
     assert (ia.schools_all, ia.mean_all) == (4, Decimal("0.75"))
     assert re.search(r"<dt>Schools</dt><dd>4</dd>", html)
+
+
+def test_it_splits_the_overview_time_use_by_mode_over_several_modules(
+    research_world: ResearchWorld, researcher: User
+) -> None:
+    """Issue 10, item 2: each mode's series repeated its share once per row of the
+    semester (38.1 × 4 on one category: "100 % akutt"). One bar per semester, the modes'
+    real shares, adding up to 100."""
+    w = research_world
+    logged = [(1, "akutt", 60), (2, "oppsokende", 30), (1, "planlagt", 60),
+              (2, "planlagt", 30), (3, "systemniva", 60)]  # 240 minutes, five staff
+    with tenant_context(w.trondheim):
+        for index, (number, mode, minutes) in enumerate(logged):
+            person = user_create(email=f"lade-split-{index}@example.no",
+                                 password="x-" + secrets.token_hex(8))
+            membership_grant(user=person, municipality=w.trondheim, role=Role.STAFF,
+                             school_ids=[w.lade.pk])
+            activity_log(school=w.lade, staff=person, performed_on=today(), minutes=minutes,
+                         module=module(number), mode=mode)
+    publish()
+
+    html = page(researcher, "/forsker/")
+
+    bars = figure(html, "figure-time-use")["data"]
+    assert {t["name"]: t["y"] for t in bars} == {
+        "acute": [25.0], "outreach": [12.5], "planned": [37.5], "system level": [25.0]}
+    assert all(len(t["x"]) == len(t["y"]) == 1 for t in bars)
+    assert sum(t["y"][0] for t in bars) == 100.0
