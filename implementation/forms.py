@@ -513,6 +513,8 @@ class LinksForm(forms.Form):
         help_text=_("One for each person who should answer; each link can be used once."),
         widget=_number_input(1, 200),
     )
+    # One key per shown form: the same form sent twice (a double click) makes one batch.
+    batch = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
 
 # --- Instruments: fidelity, CFIR, staff survey ---------------------------------------------
@@ -698,3 +700,16 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, schools: QuerySet[School], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["school"].queryset = schools  # type: ignore[attr-defined]
+
+
+# --- Start-up module ------------------------------------------------------------------------
+
+
+class StartupSkipForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the step skipped?"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: the time use is known from last year's log."),
+        error_messages={"required": _("Say why the step is skipped.")},
+    )

@@ -198,9 +198,11 @@ def test_it_shows_new_survey_links_once(
     client = client_for(trondheim_leader, host_of(trondheim))
     links_url = f"/skoler/{world.ila_id}/runder/{assessment_round.pk}/lenker/"
 
-    response = client.post(links_url, {"count": "3"})
+    posted = client.post(links_url, {"count": "3"})
+    response = client.get(links_url)
     later = client.get(links_url)
 
+    assert posted.status_code == 303 and posted["Location"] == links_url
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     urls = response.context["urls"]
@@ -211,6 +213,48 @@ def test_it_shows_new_survey_links_once(
     assert not any(u in later.text for u in urls)
     with tenant_context(trondheim):
         assert SurveyLink.objects.filter(round=assessment_round, school=ila).count() == 3
+
+
+def test_it_makes_no_links_on_a_get_or_a_reload(
+    trondheim_leader: User, world: World, ila: School, trondheim: Municipality
+) -> None:
+    """Issue 10, item 3: reloading the page that showed new links made another batch."""
+    assessment_round = open_round([ila])
+    client = client_for(trondheim_leader, host_of(trondheim))
+    links_url = f"/skoler/{world.ila_id}/runder/{assessment_round.pk}/lenker/"
+
+    first = client.get(links_url)
+    second = client.get(links_url, {"count": "3"})
+
+    assert first.status_code == second.status_code == 200
+    with tenant_context(trondheim):
+        assert not SurveyLink.objects.exists()
+    client.post(links_url, {"count": "3", "batch": first.context["form"]["batch"].value()})
+    client.get(links_url)  # the page with the links
+    client.get(links_url)  # reloaded
+    with tenant_context(trondheim):
+        assert SurveyLink.objects.count() == 3
+
+
+def test_it_makes_one_batch_per_click_also_when_the_form_is_sent_twice(
+    trondheim_leader: User, world: World, ila: School, trondheim: Municipality
+) -> None:
+    assessment_round = open_round([ila])
+    client = client_for(trondheim_leader, host_of(trondheim))
+    links_url = f"/skoler/{world.ila_id}/runder/{assessment_round.pk}/lenker/"
+    batch = client.get(links_url).context["form"]["batch"].value()
+
+    first = client.post(links_url, {"count": "3", "batch": batch})
+    again = client.post(links_url, {"count": "3", "batch": batch})  # a double click
+    shown = client.get(links_url)
+    another = client.get(links_url).context["form"]["batch"].value()
+    other = client.post(links_url, {"count": "2", "batch": another})  # a new, deliberate one
+
+    assert first.status_code == again.status_code == other.status_code == 303
+    assert len(shown.context["urls"]) == 3
+    assert another != batch
+    with tenant_context(trondheim):
+        assert SurveyLink.objects.filter(round=assessment_round, school=ila).count() == 5
 
 
 def test_it_refuses_too_many_links_at_once(

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -141,6 +142,17 @@ def _link_expiry(assessment_round: AssessmentRound) -> datetime:
             "implausible_dates",
             date=closes_on.isoformat(),
         ) from exc
+
+
+def survey_link_batch_lock(*, batch: str) -> None:
+    """Wait for any other request making the batch ``batch`` (one form, sent twice by a
+    double click) until its transaction ends. Call inside ``transaction.atomic``; the
+    caller then sees whether that request made the batch."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"{connection.schema_name}:survey-link-batch:{batch}"],  # type: ignore[attr-defined]
+        )
 
 
 def survey_links_create(

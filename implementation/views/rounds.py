@@ -3,12 +3,14 @@ early, each school's tasks in a round, and one-time links for the staff survey."
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -29,6 +31,7 @@ from ..selectors import (
     rounds_for,
     survey_links_for,
 )
+from ..services import rounds as services_rounds
 from ._common import (
     MANAGE_DENIED,
     OPEN_ROUND_DENIED,
@@ -234,8 +237,31 @@ def _round_of_school(request: HttpRequest, school: School, round_id: int) -> Ass
     return get_object_or_404(rounds_for(access_of(request)).filter(schools=school), pk=round_id)
 
 
+# The session keeps the tokens of a new batch for the one GET that shows them, and the keys
+# of the batches made (a form sent twice makes one batch).
+ISSUED_LINKS = "survey_links_issued"
+MADE_BATCHES = "survey_link_batches"
+KEPT_BATCHES = 50
+
+
+def _issued_key(school: School, assessment_round: AssessmentRound) -> str:
+    return f"{ISSUED_LINKS}:{school.pk}:{assessment_round.pk}"
+
+
+def _batch_made(request: HttpRequest, batch: str) -> bool:
+    """Whether ``batch`` was made, as the session store holds it now (not as this request
+    read it when it began: a double click's first request may have finished since)."""
+    session = request.session
+    if session.session_key is None:
+        return False
+    stored = type(session)(session_key=session.session_key)  # type: ignore[call-arg]
+    return batch in stored.get(MADE_BATCHES, [])
+
+
 def survey_links(request: HttpRequest, school_id: int, round_id: int) -> HttpResponse:
-    """Make one-time links for teachers and other staff; the links are shown once."""
+    """Make one-time links for teachers and other staff (POST, then a redirect); the one GET
+    that follows shows them, once. A GET never makes links, and the same form sent twice
+    makes one batch."""
     access = access_of(request)
     school = visible_school(request, school_id)
     assessment_round = _round_of_school(request, school, round_id)
@@ -247,35 +273,49 @@ def survey_links(request: HttpRequest, school_id: int, round_id: int) -> HttpRes
         "state": round_state(assessment_round),
         "tasks": school_tasks(access, assessment_round, school),
     }
+    here = request.path
     if request.method == "POST":
         form = LinksForm(request.POST)
         if form.is_valid():
+            batch = form.cleaned_data["batch"]
             try:
-                issued = services.survey_links_create(
-                    assessment_round=assessment_round,
-                    school=school,
-                    count=form.cleaned_data["count"],
-                    actor=actor_of(request),
-                )
+                with transaction.atomic():
+                    if batch:
+                        services_rounds.survey_link_batch_lock(batch=batch)
+                        if _batch_made(request, batch):
+                            return HttpResponseRedirect(here, status=303)
+                    issued = services.survey_links_create(
+                        assessment_round=assessment_round,
+                        school=school,
+                        count=form.cleaned_data["count"],
+                        actor=actor_of(request),
+                    )
+                    request.session[_issued_key(school, assessment_round)] = [
+                        i.token for i in issued
+                    ]
+                    if batch:
+                        made = request.session.get(MADE_BATCHES, [])
+                        request.session[MADE_BATCHES] = [*made, batch][-KEPT_BATCHES:]
+                    request.session.save()  # in the transaction: a second click waits for it
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                urls = [
-                    request.build_absolute_uri(
-                        reverse("implementation:survey_link", kwargs={"token": i.token})
-                    )
-                    for i in issued
-                ]
-                response = render_page(
-                    request,
-                    "implementation/links_issued.html",
-                    {**context, "urls": urls},
-                )
-                add_never_cache_headers(response)
-                return response
+                return HttpResponseRedirect(here, status=303)
         return render_page(
             request, "implementation/links.html", {**context, "form": form}, invalid=True
         )
-    return render_page(
-        request, "implementation/links.html", {**context, "form": LinksForm(initial={"count": 10})}
-    )
+    tokens = request.session.pop(_issued_key(school, assessment_round), None)
+    if tokens:
+        urls = [
+            request.build_absolute_uri(
+                reverse("implementation:survey_link", kwargs={"token": token})
+            )
+            for token in tokens
+        ]
+        response = render_page(
+            request, "implementation/links_issued.html", {**context, "urls": urls}
+        )
+        add_never_cache_headers(response)
+        return response
+    form = LinksForm(initial={"count": 10, "batch": secrets.token_urlsafe(16)})
+    return render_page(request, "implementation/links.html", {**context, "form": form})
