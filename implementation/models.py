@@ -8,6 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import scoring
 from .validators import (
@@ -988,10 +989,13 @@ class SchoolStartup(models.Model):
         "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
     )
     current_step = models.CharField(
-        _("current step"), max_length=20, choices=StartupStep.choices, blank=True
+        pgettext_lazy("start-up", "current step"),
+        max_length=20,
+        choices=StartupStep.choices,
+        blank=True,
     )
     current_step_since = models.DateTimeField(_("at this step since"))
-    paused_at = models.DateTimeField(_("paused"), null=True, blank=True)
+    paused_at = models.DateTimeField(pgettext_lazy("start-up", "paused"), null=True, blank=True)
     paused_by = models.ForeignKey(
         "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
     )
@@ -1026,8 +1030,10 @@ class StartupStepRecord(models.Model):
     skipped with a reason."""
 
     startup = models.ForeignKey(SchoolStartup, on_delete=models.CASCADE, related_name="steps")
-    step = models.CharField(_("step"), max_length=20, choices=StartupStep.choices)
-    completed_at = models.DateTimeField(_("completed"))
+    step = models.CharField(
+        pgettext_lazy("start-up", "step"), max_length=20, choices=StartupStep.choices
+    )
+    completed_at = models.DateTimeField(pgettext_lazy("start-up", "completed"))
     completed_by = models.ForeignKey(
         "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
     )

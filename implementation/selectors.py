@@ -35,12 +35,16 @@ from .models import (
     RespondentKind,
     Response,
     School,
+    SchoolStartup,
     StaffPosition,
     StagePeriod,
     StrategyStep,
     SurveyLink,
 )
 from .services.rounds import token_hash
+from .startup import Requirement, open_rounds_of
+from .startup import evidence as startup_evidence
+from .startup import is_new as startup_is_new
 
 
 def _school_filter(access: TenantAccess, field: str = "school_id") -> Q:
@@ -275,4 +279,62 @@ def survey_instruments(link: SurveyLink) -> list[Instrument]:
         link.round.instruments.filter(respondent=InstrumentRespondent.INDIVIDUAL)
         .prefetch_related("items")
         .order_by("id")
+    )
+
+
+# --- Start-up module (implementation.startup) -----------------------------------------------
+
+
+def startup_for(access: TenantAccess, school: School) -> SchoolStartup | None:
+    """The school's start-up with its recorded steps, if it has begun (None otherwise)."""
+    if not access.can_view_school(school.pk):
+        raise Http404
+    return (
+        SchoolStartup.objects.filter(school=school)
+        .select_related("started_by", "paused_by")
+        .prefetch_related("steps__completed_by")
+        .first()
+    )
+
+
+def startup_evidence_for(access: TenantAccess, school: School) -> dict[str, list[Requirement]]:
+    """Per step, what the school's records show (implementation.startup.evidence)."""
+    if not access.can_view_school(school.pk):
+        raise Http404
+    return startup_evidence(school)
+
+
+def startup_open_rounds_for(access: TenantAccess, school: School) -> list[AssessmentRound]:
+    if not access.can_view_school(school.pk):
+        raise Http404
+    return open_rounds_of(school)
+
+
+def startups_for(access: TenantAccess) -> list[tuple[School, SchoolStartup | None]]:
+    """Every school the user sees, with its start-up (None: not started)."""
+    schools = list(School.objects.filter(_school_filter(access, "id")).order_by("name"))
+    startups = {
+        s.school_id: s
+        for s in SchoolStartup.objects.filter(_school_filter(access)).select_related("paused_by")
+    }
+    return [(school, startups.get(school.pk)) for school in schools]
+
+
+def startup_offered_for(access: TenantAccess) -> list[School]:
+    """The schools the user manages that are new (nothing adopted, no plan) and whose
+    start-up has not begun: the home page offers them the start-up module."""
+    return list(
+        managed_schools_for(access)
+        .filter(startup__isnull=True, adoptions__isnull=True, plans__isnull=True)
+        .distinct()
+    )
+
+
+def startup_is_offered(access: TenantAccess, school: School) -> bool:
+    """Whether the school page offers the start-up: the user manages the school, it is new
+    and its start-up has not begun."""
+    return (
+        access.can_manage_school(school.pk)
+        and not SchoolStartup.objects.filter(school=school).exists()
+        and startup_is_new(school)
     )

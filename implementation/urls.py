@@ -12,6 +12,7 @@ from .views import (
     plans,
     rounds,
     schools,
+    startup,
     survey_link,
 )
 
@@ -60,6 +61,17 @@ urlpatterns = [
     path(f"{school}runder/<int:round_id>/cfir/", assessments.cfir, name="cfir"),
     path(f"{school}runder/<int:round_id>/sporreskjema/", assessments.staff_survey,
          name="staff_survey"),
+    # Start-up module (Oppstartsmodul): fixed actions before the step pattern
+    path(f"{school}oppstart/", startup.startup, name="startup"),
+    path(f"{school}oppstart/start/", startup.startup_start, name="startup_start"),
+    path(f"{school}oppstart/pause/", startup.startup_pause, name="startup_pause"),
+    path(f"{school}oppstart/fortsett/", startup.startup_resume, name="startup_resume"),
+    path(f"{school}oppstart/<slug:step_slug>/", startup.startup_step, name="startup_step"),
+    path(f"{school}oppstart/<slug:step_slug>/ferdig/", startup.startup_step_done,
+         name="startup_step_done"),
+    path(f"{school}oppstart/<slug:step_slug>/hopp-over/", startup.startup_step_skip,
+         name="startup_step_skip"),
+    path("oppstart/", startup.startup_municipality, name="startup_municipality"),
     # Activity log
     path(f"{school}tid/", activities.activities, name="activities"),
     path(f"{school}tid/<int:activity_id>/slett/", activities.activity_remove,

@@ -96,6 +96,14 @@ TENANT: dict[str, str] = {
     "implementation:fidelity": RATE,
     "implementation:cfir": RATE,
     "implementation:staff_survey": WORK,
+    "implementation:startup": VIEW,
+    "implementation:startup_start": MANAGE,
+    "implementation:startup_pause": MANAGE,
+    "implementation:startup_resume": MANAGE,
+    "implementation:startup_step": VIEW,
+    "implementation:startup_step_done": MANAGE,
+    "implementation:startup_step_skip": MANAGE,
+    "implementation:startup_municipality": COORDINATOR,
     "implementation:activities": VIEW,
     "implementation:activity_remove": OWN_OR_MANAGE,
     "implementation:rounds": MEMBER,
@@ -215,7 +223,7 @@ class Objects:
     """Ids to fill routes with, per school."""
 
     school_id: int
-    ids: dict[str, int]  # url kwarg name → id
+    ids: dict[str, int | str]  # url kwarg name → id (a start-up step: its slug)
 
 
 def _objects(school: School, staff: User) -> Objects:
@@ -243,6 +251,7 @@ def _objects(school: School, staff: User) -> Objects:
         "school_id": school.pk, "adoption_id": adoption.pk, "adaptation_id": adaptation.pk,
         "step_id": step.pk, "position_id": position.pk, "activity_id": activity.pk,
         "round_id": survey.pk, "round_pk": survey.pk, "school_pk": school.pk,
+        "step_slug": "profil",
         # API detail routes: the object the route's basename names
         "school": school.pk, "position": position.pk, "adoption": adoption.pk,
         "adaptation": adaptation.pk, "plan": plan.pk, "step": step.pk,

@@ -30,6 +30,13 @@ from .responses import (
 )
 from .rounds import round_close, round_create, round_update, survey_links_create
 from .schools import school_create, school_update, staff_position_add, staff_position_remove
+from .startup import (
+    startup_pause,
+    startup_resume,
+    startup_start,
+    startup_step_complete,
+    startup_step_skip,
+)
 
 __all__ = [
     "activity_delete",
@@ -55,6 +62,11 @@ __all__ = [
     "staff_response_upsert",
     "stage_period_set",
     "stage_period_upsert",
+    "startup_pause",
+    "startup_resume",
+    "startup_start",
+    "startup_step_complete",
+    "startup_step_skip",
     "step_create",
     "step_delete",
     "step_update",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from ..selectors import rounds_for, schools_for
+from ..selectors import rounds_for, schools_for, startup_offered_for
 from ._common import access_of, today_date
 
 
@@ -21,5 +21,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "schools": schools,
             "open_rounds": open_rounds,
             "can_open_round": access.is_coordinator or bool(access.leader_school_ids),
+            "startup_offered": startup_offered_for(access),
         },
     )

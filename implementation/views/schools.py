@@ -15,7 +15,13 @@ from django.views.decorators.http import require_POST
 from .. import services
 from ..forms import PositionForm, SchoolProfileForm, add_service_errors
 from ..models import School
-from ..selectors import adoptions_for, rounds_for, staff_positions_for
+from ..selectors import (
+    adoptions_for,
+    rounds_for,
+    staff_positions_for,
+    startup_for,
+    startup_is_offered,
+)
 from ._common import (
     access_of,
     actor_of,
@@ -48,6 +54,8 @@ def _school_context(
         "modules": group_by_module(adoptions_for(access).filter(school=school)),
         "open_rounds": rounds,
         "position_form": position_form or PositionForm(),
+        "startup": startup_for(access, school),
+        "startup_offered": startup_is_offered(access, school),
     }
 
 
