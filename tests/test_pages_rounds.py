@@ -10,6 +10,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from implementation.models import AssessmentRound, School, SurveyLink
+from implementation.services import round_close, team_response_submit
 from implementation.services._common import today
 from tenants.models import Municipality
 
@@ -316,3 +317,27 @@ def test_it_counts_answers_per_school(
     assert tasks["individual"][0][1] == 0
     assert tasks["links"] == {"issued": 0, "used": 0}
     assert assessment_round.name in response.text
+
+
+def test_it_says_a_closed_rounds_saved_ratings_can_no_longer_be_changed(
+    trondheim_leader: User, world: World, ila: School, trondheim: Municipality
+) -> None:
+    """Issue 10, item 4: closed rounds said "lagret – du kan fortsatt gjøre endringer"
+    while their forms were read-only."""
+    with tenant_context(trondheim):
+        closed = open_round([ila], codes=("fidelity", "cfir"), name="Vår 2026")
+        team_response_submit(assessment_round=closed, school=ila,
+                             instrument=instrument("cfir"), answers={"I.A": 1})
+        round_close(assessment_round=closed)
+        still_open = open_round([ila], codes=("cfir",), name="Høst 2026")
+        team_response_submit(assessment_round=still_open, school=ila,
+                             instrument=instrument("cfir"), answers={"I.A": 2})
+    client = client_for(trondheim_leader, host_of(trondheim))
+
+    closed_page = client.get(f"/runder/{closed.pk}/").content.decode()
+    open_page = client.get(f"/runder/{still_open.pk}/").content.decode()
+
+    assert "du kan fortsatt gjøre endringer" not in closed_page
+    assert "lagret – runden er lukket og kan ikke lenger endres" in closed_page
+    assert "ikke fylt ut – runden er lukket" in closed_page  # the fidelity self-assessment
+    assert "lagret – du kan fortsatt gjøre endringer" in open_page

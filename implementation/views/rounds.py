@@ -86,6 +86,7 @@ def school_tasks(
     return {
         "school": school,
         "is_open": is_open,
+        "is_closed": round_state(assessment_round) == "closed",
         "fidelity": "fidelity" in codes and access.can_rate_school(school.pk),
         "fidelity_done": "fidelity" in team_done,
         "cfir": "cfir" in codes and access.can_rate_school(school.pk),
