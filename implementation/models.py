@@ -983,10 +983,17 @@ class SchoolStartup(models.Model):
     it is at (the first one neither done nor skipped) and since when, whether it is paused,
     and when every step was done or skipped."""
 
-    school = models.OneToOneField(School, on_delete=models.CASCADE, related_name="startup")
+    school = models.OneToOneField(
+        School, on_delete=models.CASCADE, related_name="startup", verbose_name=_("school")
+    )
     started_at = models.DateTimeField(_("started"))
     started_by = models.ForeignKey(
-        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        "accounts.User",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=pgettext_lazy("start-up", "started by"),
     )
     current_step = models.CharField(
         pgettext_lazy("start-up", "current step"),
@@ -997,10 +1004,15 @@ class SchoolStartup(models.Model):
     current_step_since = models.DateTimeField(_("at this step since"))
     paused_at = models.DateTimeField(pgettext_lazy("start-up", "paused"), null=True, blank=True)
     paused_by = models.ForeignKey(
-        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        "accounts.User",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=pgettext_lazy("start-up", "paused by"),
     )
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
     class Meta:
         verbose_name = _("start-up")
@@ -1029,13 +1041,20 @@ class StartupStepRecord(models.Model):
     """One step of a start-up confirmed as done (the school's records showed it), or
     skipped with a reason."""
 
-    startup = models.ForeignKey(SchoolStartup, on_delete=models.CASCADE, related_name="steps")
+    startup = models.ForeignKey(
+        SchoolStartup, on_delete=models.CASCADE, related_name="steps", verbose_name=_("start-up")
+    )
     step = models.CharField(
         pgettext_lazy("start-up", "step"), max_length=20, choices=StartupStep.choices
     )
     completed_at = models.DateTimeField(pgettext_lazy("start-up", "completed"))
     completed_by = models.ForeignKey(
-        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        "accounts.User",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=pgettext_lazy("start-up", "completed by"),
     )
     skipped_reason = models.TextField(
         _("why the step was skipped"), max_length=1000, blank=True,
