@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -60,11 +61,18 @@ ROOT_URLCONF = "sovei_platform.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "sovei_platform.urls_public"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
-# New municipalities are cloned from a migrated template schema (measured faster than
+# New municipalities are made from a migrated template schema (measured faster than
 # running migrations; see docs/benchmarks.md). The template is kept current by
 # `migrate_schemas`, which treats it as a tenant of its own (tenants.migration_executor).
 TENANT_CREATION_FAKES_MIGRATIONS = env.bool("TENANT_CREATION_FAKES_MIGRATIONS", default=True)
 TENANT_BASE_SCHEMA = "tenant_template"
+# How a municipality's schema is made from the template: "replay" runs the template's
+# pg_dump (taken once per template state) in the new schema, at a cost that does not grow
+# with the number of schemas; "clone" uses django-tenants' clone_schema(), which does.
+# Replay falls back to the clone when no pg_dump of the server's version is installed.
+TENANT_PROVISIONING = env.str("TENANT_PROVISIONING", default="replay")
+if TENANT_PROVISIONING not in ("replay", "clone"):
+    raise ImproperlyConfigured("TENANT_PROVISIONING must be 'replay' or 'clone'")
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MIGRATION_PROCESSES", default=4)
 TENANT_MULTIPROCESSING_CHUNKS = 8
 GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
@@ -79,12 +87,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's remembered language, also on the membership check's 403 page.
+    "accounts.middleware.UserLanguageMiddleware",
     "accounts.middleware.TenantMembershipMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "axes.middleware.AxesMiddleware",
+    # The site's 404 page for Http404 from a view, also with DEBUG on.
+    "sovei_platform.middleware.NotFoundPageMiddleware",
 ]
 
 TEMPLATES = [
@@ -147,12 +159,16 @@ AXES_RESET_ON_SUCCESS = True
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", _("Norwegian Bokmål")), ("nn", _("Norwegian Nynorsk")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates the British/ISO way (2026-03-01, 1 March 2026), not the US one.
+FORMAT_MODULE_PATH = ["sovei_platform.formats"]
 TIME_ZONE = "Europe/Oslo"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files served at the site's root (/favicon.ico), before any sign-in check.
+WHITENOISE_ROOT = BASE_DIR / "sovei_platform" / "root"
 STATICFILES_DIRS = [BASE_DIR / "sovei_platform" / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -328,7 +344,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Expected 403/404 at INFO, one line without a traceback (sovei_platform.log_filters).
+    "filters": {"expected_refusals": {"()": "sovei_platform.log_filters.ExpectedRefusalFilter"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["expected_refusals"]},
+    },
 }
 
 # Hosts that show the public site besides BASE_DOMAIN (e.g. 127.0.0.1 for local use).
