@@ -13,3 +13,9 @@ class AccountsConfig(AppConfig):
 
         auditlog.register(User, exclude_fields=["password", "last_login"])
         auditlog.register(Membership)
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from .receivers import remember_sign_in_language
+
+        user_logged_in.connect(remember_sign_in_language, dispatch_uid="remember_sign_in_language")

@@ -37,13 +37,21 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("platform administrator"), default=False)
     is_researcher = models.BooleanField(_("researcher"), default=False)
+    # The language the user chose last (accounts.services.user_language_set), applied on
+    # every host at sign-in (accounts.middleware.UserLanguageMiddleware); blank until the
+    # user chooses, so the browser's language applies.
     preferred_language = models.CharField(
         _("language"),
         max_length=2,
-        choices=[("nb", "Bokmål"), ("nn", "Nynorsk"), ("en", "English")],
-        default="nb",
+        choices=[
+            ("nb", _("Norwegian Bokmål")),
+            ("nn", _("Norwegian Nynorsk")),
+            ("en", _("English")),
+        ],
+        default="",
+        blank=True,
     )
-    date_joined = models.DateTimeField(default=timezone.now)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
 
     objects = UserManager()
 
@@ -82,13 +90,20 @@ class Membership(models.Model):
     their schools here rather than a cross-schema foreign key; accounts.services keeps
     them valid."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
     municipality = models.ForeignKey(
-        "tenants.Municipality", on_delete=models.CASCADE, related_name="memberships"
+        "tenants.Municipality",
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("municipality"),
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
-    school_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    school_ids = ArrayField(
+        models.BigIntegerField(), default=list, blank=True, verbose_name=_("schools")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("membership")

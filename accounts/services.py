@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
@@ -85,3 +86,15 @@ def membership_grant(
 def membership_revoke(*, membership: Membership, actor: User | None = None) -> None:
     with audited_write(actor):
         membership.delete()
+
+
+def user_language_set(*, user: User, language: str, actor: User | None = None) -> User:
+    """Remember the language the user chose; it applies wherever they sign in next."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": [_("Choose Bokmål, Nynorsk or English.")]})
+    if user.preferred_language == language:
+        return user
+    with audited_write(actor if actor is not None else user):
+        user.preferred_language = language
+        user.save(update_fields=["preferred_language"])
+    return user

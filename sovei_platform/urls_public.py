@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as account_views
+
 from . import views
 
 handler403 = "sovei_platform.views.permission_denied"
@@ -14,7 +16,8 @@ admin.site.site_title = "SoVei"
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("accounts/", include("accounts.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, remembering the choice on a signed-in user
+    path("i18n/setlang/", account_views.language_switch, name="set_language"),
     path("ressursbank/", include("catalog.urls")),
     path("forsker/", include("research.urls")),
     path("admin/", admin.site.urls),

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import views as account_views
 from implementation import views as implementation_views
 
 handler403 = "sovei_platform.views.permission_denied"
@@ -12,7 +13,8 @@ urlpatterns = [
     path("", implementation_views.home, name="home"),
     path("", include("implementation.urls")),
     path("accounts/", include("accounts.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, remembering the choice on a signed-in user
+    path("i18n/setlang/", account_views.language_switch, name="set_language"),
     path("ressursbank/", include("catalog.urls")),
     path("", include("research.tenant_urls")),
     path("dashboards/", include("dashboards.urls")),
