@@ -61,6 +61,21 @@ PILOTS: tuple[PilotSchool, ...] = (
     ),
 )
 
+# A new school that has not begun (no components, no plan, no start-up): the start-up
+# module (/skoler/<id>/oppstart/) is offered to it, and its leader can walk it from the
+# first step. Its own leader and staff member sign in as rektor.<prefix>.<slug> and
+# ansatt.<prefix>.<slug>; the implementation history (load_demo_history) leaves it alone.
+@dataclass(frozen=True)
+class NewSchool:
+    slug: str  # the municipality
+    school: str
+    pupils: int
+    prefix: str  # in the e-mail addresses of its leader and staff member
+
+
+NEW_SCHOOLS: tuple[NewSchool, ...] = (NewSchool("trondheim", "Ranheim skole", 260, "ranheim"),)
+NOT_STARTED_SCHOOLS: frozenset[str] = frozenset(n.school for n in NEW_SCHOOLS)
+
 ROLE_PREFIX = {Role.LEADER: "rektor", Role.STAFF: "ansatt", Role.COORDINATOR: "koordinator"}
 ROLE_NAME = {
     Role.LEADER: "Rektor",
@@ -131,8 +146,28 @@ def load_demo(*, verbosity: int = 0) -> list[DemoLogin]:
                     school_ids=[school.id] if role != Role.COORDINATOR else [],
                 )
             logins.append(DemoLogin(email, str(role.label), pilot.slug))
+    for new in NEW_SCHOOLS:
+        logins.extend(_new_school(new))
     _user(demo_email("forsker"), "Forsker NTNU", is_researcher=True)
     logins.append(DemoLogin(demo_email("forsker"), "researcher", "public"))
     _user(demo_email("admin"), "Plattformadministrator", is_platform_admin=True)
     logins.append(DemoLogin(demo_email("admin"), "platform administrator", "public"))
+    return logins
+
+
+def _new_school(new: NewSchool) -> list[DemoLogin]:
+    """The school that has not started, with its own leader and staff member."""
+    municipality = Municipality.objects.get(slug=new.slug)
+    with tenant_context(municipality):
+        school = School.objects.filter(name=new.school).first()
+        if school is None:
+            school = school_create(name=new.school, pupil_count=new.pupils)
+    logins = []
+    for role in (Role.LEADER, Role.STAFF):
+        email = demo_email(f"{ROLE_PREFIX[role]}.{new.prefix}", new.slug)
+        user = _user(email, f"{ROLE_NAME[role]} {new.school}")
+        if not Membership.objects.filter(user=user, municipality=municipality, role=role).exists():
+            membership_grant(user=user, municipality=municipality, role=role,
+                             school_ids=[school.id])
+        logins.append(DemoLogin(email, str(role.label), f"{new.slug} ({new.school})"))
     return logins

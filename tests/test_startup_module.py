@@ -388,9 +388,48 @@ def test_only_the_coordinator_sees_the_municipalitys_table(
 
 
 def test_it_speaks_nynorsk_and_english(leader: Client, world: World) -> None:
-    nynorsk = leader.get(startup_url(world.ila_id), HTTP_ACCEPT_LANGUAGE="nn")
-    english = leader.get(startup_url(world.ila_id), HTTP_ACCEPT_LANGUAGE="en")
+    """The page in Bokmål (the default), and its texts in Nynorsk and English (which
+    language a signed-in user reads is the language middleware's business)."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
 
-    assert "Start oppstarten" in nynorsk.text and "Oppstartsmodul" in nynorsk.text
-    assert "Tidsbruk no" in nynorsk.text  # "current time use", Nynorsk
-    assert "Start the start-up" in english.text and "Start-up module" in english.text
+    from implementation.models import StartupStep
+
+    bokmal = leader.get(startup_url(world.ila_id)).text
+    with translation.override("nn"):
+        nynorsk = render_to_string("implementation/includes/startup_progress.html", {
+            "steps": [{"slug": "tidsbruk", "number": 2, "title": StartupStep.BASELINE.label,
+                       "state": "todo", "state_label": translation.pgettext(
+                           "start-up", "Not done yet"), "key": "baseline"}],
+            "school": School(pk=world.ila_id)})
+        start_nn = translation.gettext("Start the start-up")
+    with translation.override("en"):
+        english = str(StartupStep.BASELINE.label)
+
+    assert "Start oppstarten" in bokmal and "Tidsbruk nå" in bokmal
+    assert "Tidsbruk no" in nynorsk and "Ikkje gjort enno" in nynorsk
+    assert "Stega i oppstarten" in nynorsk  # the list's label
+    assert start_nn == "Start oppstarten"
+    assert english == "Current time use"
+
+
+# --- Demo data: a school that has not started ----------------------------------------------
+
+
+def test_the_demo_leaves_a_new_school_to_start_up(world: World, db: None) -> None:
+    from django.core.management import call_command
+
+    from dashboards.management.demo_history import HistoryBuilder
+    from tenants.demo import NEW_SCHOOLS, demo_email
+
+    call_command("load_demo", verbosity=0)
+    [new] = NEW_SCHOOLS
+    leader = User.objects.get(email=demo_email(f"rektor.{new.prefix}", new.slug))
+    with tenant_context(world.trondheim):
+        school = School.objects.get(name=new.school)
+        history = HistoryBuilder(seed=1, as_of=today(), log=lambda _line: None)
+        assert school not in history._schools(world.trondheim, extra=0)
+        assert not SchoolStartup.objects.filter(school=school).exists()
+    home = client_for(leader, host_of(world.trondheim)).get("/")
+
+    assert f'href="{startup_url(school.pk)}"' in home.text
