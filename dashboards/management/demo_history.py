@@ -2,9 +2,11 @@
 the dashboards have something to show: adoptions with status changes, a plan with
 strategy steps and NIRN stage periods, four assessment rounds (fidelity and CFIR team
 ratings, AIM/IAM/FIM/SUS answers by one-time links and by the staff member's account) and
-three months of activities — all written through the services, as users would, then
+logged time (the last four months, and at least the end of the latest semester already
+published to researchers) — all written through the services, as users would, then
 aggregated the way the worker does it (one manual full recomputation, recorded as a
-``RecomputeRun``).
+``RecomputeRun``). The rounds before the open one are closed, with at least k answers per
+school, so the launcher can publish them to the research store.
 
 Schools differ on purpose (variation between schools is the research finding): each gets
 a seeded "strength" that drives how fast its components come into place, how far its
@@ -56,6 +58,8 @@ from implementation.services import (
     team_response_submit,
 )
 from implementation.services._common import today
+from research.pseudonyms import published_semester
+from sovei_platform.privacy import min_group_size, release_delay_days
 from tenants.demo import DEMO_PASSWORD, NOT_STARTED_SCHOOLS, demo_email
 from tenants.models import Municipality
 from worker.models import RecomputeRun, RunKind
@@ -140,6 +144,23 @@ def round_dates(as_of: date, count: int = 4) -> list[RoundDates]:
         opens = as_of - timedelta(days=back + 14)
         rounds.append(RoundDates(_semester(opens), opens, opens + timedelta(days=35)))
     return rounds
+
+
+def activities_start(as_of: date) -> date:
+    """The first day of logged time: the current month and the three before it, and at
+    least the last ten weeks of the latest semester published to researchers (so the
+    research store has time use to show)."""
+    month = as_of.replace(day=1)
+    for _ in range(3):
+        month = (month - timedelta(days=1)).replace(day=1)
+    published = published_semester(as_of, release_delay_days())
+    return min(month, published.last_day - timedelta(days=75))
+
+
+def _school_holiday(day: date) -> bool:
+    """Summer (21 June – 14 August) and Christmas (22 December – 2 January): no school."""
+    return ((day.month, day.day) >= (6, 21) and (day.month, day.day) <= (8, 14)) or (
+        (day.month, day.day) >= (12, 22) or (day.month, day.day) <= (1, 2))
 
 
 def _clamp(value: float, low: float, high: float) -> float:
@@ -419,12 +440,17 @@ class HistoryBuilder:
     def _surveys(self, plan: SchoolPlan, assessment_round: AssessmentRound,
                  instruments: dict[str, Instrument], index: int) -> None:
         rng = plan.rng
+        k = min_group_size()
         links = survey_links_create(assessment_round=assessment_round, school=plan.school,
-                                    count=rng.randint(6, 12))
+                                    count=rng.randint(k + 1, k + 7))
         rate = _clamp(0.35 + 0.5 * plan.strength + rng.gauss(0, 0.1), 0.2, 0.95)
-        for issued in links:
-            if rng.random() < rate:
-                link_response_submit(token=issued.token, answers=self._survey_answers(plan, index))
+        answering = [issued for issued in links if rng.random() < rate]
+        # At least k teachers answer, so every closed round has a released group per school
+        # (dashboards and the research store show survey results only as released groups).
+        answering += [issued for issued in links if issued not in answering][
+            : max(0, k - len(answering))]
+        for issued in answering:
+            link_response_submit(token=issued.token, answers=self._survey_answers(plan, index))
         own = self._survey_answers(plan, index)
         for code in ("aim", "iam", "fim", "sus"):
             staff_response_submit(assessment_round=assessment_round, school=plan.school,
@@ -437,12 +463,9 @@ class HistoryBuilder:
         rng = plan.rng
         systematic = _clamp(0.2 + 0.55 * plan.strength + rng.gauss(0, 0.05), 0.1, 0.85)
         weights = [max(0.05, 1 + 2 * plan.module_bias[m.number]) for m in modules]
-        month = self.as_of.replace(day=1)
-        for _ in range(3):  # the current month and the three before it
-            month = (month - timedelta(days=1)).replace(day=1)
-        day = month
+        day = activities_start(self.as_of)
         while day <= self.as_of:
-            if day.weekday() < 5:
+            if day.weekday() < 5 and not _school_holiday(day):
                 for _ in range(rng.randint(2, 4)):
                     if rng.random() < systematic:
                         mode = rng.choice(["planlagt", "planlagt", "systemniva"])

@@ -16,7 +16,7 @@ from dashboards.management.demo_history import EXTRA_TRONDHEIM_SCHOOLS, load_dem
 class Command(BaseCommand):
     help = (
         "Fill the demo municipalities with varied implementation history (adoptions, plans, "
-        "stages and steps, four assessment rounds, three months of activities) and rebuild "
+        "stages and steps, four assessment rounds, logged time) and rebuild "
         "the dashboard aggregates."
     )
 
