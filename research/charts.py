@@ -15,9 +15,11 @@ from typing import Any
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from dashboards.figures import MODE_COLOURS, NO_VALUE, STAGE_COLOURS
 from implementation.models import ActivityMode, Stage
+from tenants.validators import COUNTIES
 
-from .models import FidelityFact, OutcomeCell, StageFact
+from .models import CellLevel, FidelityFact, OutcomeCell, SizeBand, StageFact
 from .pseudonyms import semester_label
 from .selectors import ProfileRow
 
@@ -312,6 +314,7 @@ def stage_progress(facts: Iterable[StageFact], titles: Mapping[int, str]) -> Fig
             "type": "bar",
             "orientation": "h",
             "name": _("no stage entered"),
+            "marker": {"color": NO_VALUE},
             "y": labels,
             "x": [
                 len(schools_by_module[m]) - sum(furthest[(m, s)] for s in Stage.values)
@@ -325,6 +328,7 @@ def stage_progress(facts: Iterable[StageFact], titles: Mapping[int, str]) -> Fig
                 "type": "bar",
                 "orientation": "h",
                 "name": str(stage.label),
+                "marker": {"color": STAGE_COLOURS[stage.value]},
                 "y": labels,
                 "x": [furthest[(m, stage.value)] for m in modules],
             }
@@ -391,6 +395,37 @@ def stage_table(facts: Iterable[StageFact], titles: Mapping[int, str]) -> list[d
             }
         )
     return table
+
+
+# --- Tables --------------------------------------------------------------------------------
+
+
+def outcome_parts_table(cells: Iterable[OutcomeCell], parts_level: str) -> dict[str, Any]:
+    """The parts of the chosen group (``selectors.outcome_group_level``) as a table: only
+    the columns that tell the parts apart (counties have no size band or municipality),
+    counties and size bands by name, as the filter names them."""
+    by_level: dict[str, tuple[str, ...]] = {
+        CellLevel.COUNTY.value: ("county",),
+        CellLevel.COUNTY_BAND.value: ("county", "size_band"),
+        CellLevel.MUNICIPALITY.value: ("county", "size_band", "municipality"),
+    }
+    keys = by_level.get(str(parts_level), ("county", "size_band", "municipality"))
+    headers = {"county": _("County"), "size_band": _("Municipality size"),
+               "municipality": _("Municipality")}
+    bands = dict(SizeBand.choices)
+
+    def name(key: str, cell: OutcomeCell) -> str:
+        value = str(getattr(cell, key))
+        if key == "county":
+            return COUNTIES.get(value, value)
+        if key == "size_band":
+            return str(bands.get(value, value))
+        return value
+
+    return {
+        "columns": [headers[key] for key in keys],
+        "rows": [{"cell": cell, "keys": [name(key, cell) for key in keys]} for cell in cells],
+    }
 
 
 # --- Determinants --------------------------------------------------------------------------
@@ -462,6 +497,7 @@ def time_use_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
         {
             "type": "bar",
             "name": mode_label(mode),
+            "marker": {"color": MODE_COLOURS[mode]},
             "x": [semester_label(s) for s in semesters],
             "y": [
                 _float(by_key[(s, mode)]["share"]) if (s, mode) in by_key else 0.0

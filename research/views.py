@@ -144,7 +144,8 @@ def outcomes(request: HttpRequest) -> HttpResponse:
             else None,
             "school_figure": charts.outcome_school_spread(schools, shown) if shown else None,
             "group_rows": [c for c in group if c.semester == shown],
-            "part_rows": selectors.outcome_part_cells(filters, shown) if shown else [],
+            "parts": charts.outcome_parts_table(
+                selectors.outcome_part_cells(filters, shown) if shown else [], parts_level),
             "parts_level": parts_level,
             "instruments": {code: charts.instrument_label(code) for code in OUTCOME_INSTRUMENTS},
             "school_cells": len({c.school for c in schools if c.semester == shown}),

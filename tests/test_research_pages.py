@@ -227,3 +227,54 @@ def test_it_splits_the_overview_time_use_by_mode_over_several_modules(
         "acute": [25.0], "outreach": [12.5], "planned": [37.5], "system level": [25.0]}
     assert all(len(t["x"]) == len(t["y"]) == 1 for t in bars)
     assert sum(t["y"][0] for t in bars) == 100.0
+
+
+def _table(html: str, caption: str) -> tuple[list[str], list[list[str]]]:
+    """(header cells, body rows) of the table with this caption, as plain text."""
+    match = re.search(rf"<table[^>]*>\s*<caption>{caption}</caption>(.*?)</table>", html, re.S)
+    assert match, f"no table {caption}"
+    text = match.group(1)
+
+    def cells(row: str) -> list[str]:
+        return [re.sub(r"<[^>]+>", "", c).strip()
+                for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+
+    head = cells(re.search(r"<thead>(.*?)</thead>", text, re.S).group(1))  # type: ignore[union-attr]
+    body = [cells(r) for r in re.findall(r"<tr>(.*?)</tr>", text.split("<tbody>")[1], re.S)]
+    return head, body
+
+
+def test_it_names_counties_and_shows_only_the_columns_of_the_parts(
+    research_world: ResearchWorld, researcher: User
+) -> None:
+    """Issue 10, item 8: the parts table showed county codes (15, 50) while the filter
+    names them, and its size band and municipality columns were all "–" (the parts of
+    all schools are counties, which have neither)."""
+    w = research_world
+
+    html = page(researcher, "/forsker/utfall/", semester=w.semester.code)
+    head, rows = _table(html, "Its parts")
+    by_band = page(researcher, "/forsker/utfall/", semester=w.semester.code, county="50")
+    band_head, band_rows = _table(by_band, "Its parts")
+
+    assert head == ["Instrument", "County", "n", "Mean", "SD"]
+    assert {row[1] for row in rows} == {"Trøndelag", "Møre og Romsdal"}
+    assert band_head == ["Instrument", "County", "Municipality size", "n", "Mean", "SD"]
+    assert {(row[1], row[2]) for row in band_rows} == {("Trøndelag", "1,000–4,999 pupils")}
+    for columns, body in ((head, rows), (band_head, band_rows)):
+        for index in range(len(columns)):
+            assert {row[index] for row in body} != {"–"}, columns[index]
+
+
+def test_it_colours_the_stages_as_the_school_dashboard_does(
+    research_world: ResearchWorld, researcher: User
+) -> None:
+    from dashboards.figures import STAGE_COLOURS
+    from implementation.models import Stage
+
+    html = page(researcher, "/forsker/faser/")
+
+    colours = {t["name"]: t["marker"]["color"]
+               for t in figure(html, "figure-stage-progress")["data"]}
+    assert {str(s.label): colours[str(s.label)] for s in Stage} == {
+        str(s.label): STAGE_COLOURS[s.value] for s in Stage}
