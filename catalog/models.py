@@ -58,8 +58,8 @@ class ModelVersion(TranslatedMixin, models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=VersionStatus.choices, default=VersionStatus.DRAFT
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     name = Translated()
 
@@ -90,7 +90,12 @@ class ModelVersion(TranslatedMixin, models.Model):
 
 
 class Module(TranslatedMixin, models.Model):
-    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="modules")
+    version = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.CASCADE,
+        related_name="modules",
+        verbose_name=_("model version"),
+    )
     number = models.PositiveSmallIntegerField(_("number"), validators=NUMBER_VALIDATORS)
     title_nb = models.CharField(_("title (Bokmål)"), max_length=255)
     title_nn = models.CharField(_("title (Nynorsk)"), max_length=255, blank=True)
@@ -117,7 +122,12 @@ class Module(TranslatedMixin, models.Model):
 
 
 class Component(TranslatedMixin, models.Model):
-    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="components")
+    module = models.ForeignKey(
+        Module,
+        on_delete=models.CASCADE,
+        related_name="components",
+        verbose_name=_("module"),
+    )
     number = models.PositiveSmallIntegerField(_("number"), validators=NUMBER_VALIDATORS)
     title_nb = models.CharField(_("title (Bokmål)"), max_length=255)
     title_nn = models.CharField(_("title (Nynorsk)"), max_length=255, blank=True)
@@ -149,7 +159,12 @@ class Component(TranslatedMixin, models.Model):
 
 
 class ExampleTask(TranslatedMixin, models.Model):
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="example_tasks")
+    component = models.ForeignKey(
+        Component,
+        on_delete=models.CASCADE,
+        related_name="example_tasks",
+        verbose_name=_("component"),
+    )
     number = models.PositiveSmallIntegerField(_("number"), validators=NUMBER_VALIDATORS)
     text_nb = models.TextField(_("text (Bokmål)"))
     text_nn = models.TextField(_("text (Nynorsk)"), blank=True)
@@ -199,7 +214,12 @@ class Resource(TranslatedMixin, models.Model):
     """An entry of the digital resource bank: a guide, template, video, link or article,
     attached to components and example tasks of one model version."""
 
-    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="resources")
+    version = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.CASCADE,
+        related_name="resources",
+        verbose_name=_("model version"),
+    )
     key = models.SlugField(
         _("key"),
         max_length=80,
@@ -222,8 +242,8 @@ class Resource(TranslatedMixin, models.Model):
     example_tasks = models.ManyToManyField(
         ExampleTask, related_name="resources", blank=True, verbose_name=_("example tasks")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     title = Translated()
     description = Translated()
@@ -303,9 +323,14 @@ class _Labels:
 class InstrumentDomain(TranslatedMixin, models.Model):
     """A CFIR 2.0 domain (I–V)."""
 
-    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="domains")
+    instrument = models.ForeignKey(
+        Instrument,
+        on_delete=models.CASCADE,
+        related_name="domains",
+        verbose_name=_("instrument"),
+    )
     code = models.CharField(_("code"), max_length=10)
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=_("position"))
     name_nb = models.CharField(_("name (Bokmål)"), max_length=200)
     name_nn = models.CharField(_("name (Nynorsk)"), max_length=200, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
@@ -317,6 +342,8 @@ class InstrumentDomain(TranslatedMixin, models.Model):
     text = Translated()
 
     class Meta:
+        verbose_name = _("instrument domain")
+        verbose_name_plural = _("instrument domains")
         ordering = ["instrument", "position"]
         constraints = [
             models.UniqueConstraint(fields=["instrument", "code"], name="domain_unique_code"),
@@ -329,16 +356,34 @@ class InstrumentDomain(TranslatedMixin, models.Model):
 class InstrumentItem(TranslatedMixin, models.Model):
     """A question (AIM, IAM, FIM, SUS) or a rateable construct (CFIR)."""
 
-    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="items")
+    instrument = models.ForeignKey(
+        Instrument,
+        on_delete=models.CASCADE,
+        related_name="items",
+        verbose_name=_("instrument"),
+    )
     code = models.CharField(_("code"), max_length=20)
     number = models.PositiveSmallIntegerField(_("number"))
     domain = models.ForeignKey(
-        InstrumentDomain, on_delete=models.CASCADE, null=True, blank=True, related_name="items"
+        InstrumentDomain, on_delete=models.CASCADE, null=True, blank=True, related_name="items",
+        verbose_name=_("domain"),
     )
     parent_code = models.CharField(_("parent construct"), max_length=20, blank=True)
-    parent_name_nb = models.CharField(max_length=200, blank=True)
-    parent_name_nn = models.CharField(max_length=200, blank=True)
-    parent_name_en = models.CharField(max_length=200, blank=True)
+    parent_name_nb = models.CharField(
+        max_length=200,
+        blank=True,
+        verbose_name=_("parent name (Bokmål)"),
+    )
+    parent_name_nn = models.CharField(
+        max_length=200,
+        blank=True,
+        verbose_name=_("parent name (Nynorsk)"),
+    )
+    parent_name_en = models.CharField(
+        max_length=200,
+        blank=True,
+        verbose_name=_("parent name (English)"),
+    )
     polarity = models.CharField(
         _("polarity"),
         max_length=10,

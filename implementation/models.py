@@ -52,8 +52,8 @@ class School(models.Model):
         blank=True,
         validators=[MinValueValidator(MIN_PUPILS), MaxValueValidator(MAX_PUPILS)],
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("school")
@@ -97,7 +97,12 @@ class Profession(models.TextChoices):
 class StaffPosition(models.Model):
     """A social-work position at a school: one of the framework conditions (rammefaktorer)."""
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="positions")
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="positions",
+        verbose_name=_("school"),
+    )
     profession = models.CharField(_("profession"), max_length=30, choices=Profession.choices)
     position_percent = models.DecimalField(
         _("position %"),
@@ -141,13 +146,18 @@ class LocalComponent(models.Model):
     """A school's own addition to the model: a local adaptation that leaves the shared
     catalog unchanged."""
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="local_components")
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="local_components",
+        verbose_name=_("school"),
+    )
     module = models.ForeignKey(
         "catalog.Module", on_delete=models.DO_NOTHING, related_name="+", verbose_name=_("module")
     )
     title = models.CharField(_("title"), max_length=255)
     description = models.TextField(_("description"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("local component")
@@ -185,7 +195,12 @@ ADOPTION_TRANSITIONS: dict[str, frozenset[str]] = {
 class ComponentAdoption(models.Model):
     """A school's adoption of one component (from the catalog or its own local one)."""
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="adoptions")
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="adoptions",
+        verbose_name=_("school"),
+    )
     component = models.ForeignKey(
         "catalog.Component",
         on_delete=models.DO_NOTHING,
@@ -214,8 +229,8 @@ class ComponentAdoption(models.Model):
         related_name="+",
         verbose_name=_("responsible"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("component adoption")
@@ -263,18 +278,31 @@ class AdoptionStatusChange(models.Model):
     """The status history of an adoption: one row per change, the first from no status."""
 
     adoption = models.ForeignKey(
-        ComponentAdoption, on_delete=models.CASCADE, related_name="status_changes"
+        ComponentAdoption, on_delete=models.CASCADE, related_name="status_changes",
+        verbose_name=_("component"),
     )
-    from_status = models.CharField(max_length=20, choices=AdoptionStatus.choices, blank=True)
-    to_status = models.CharField(max_length=20, choices=AdoptionStatus.choices)
+    from_status = models.CharField(
+        max_length=20,
+        choices=AdoptionStatus.choices,
+        blank=True,
+        verbose_name=_("from status"),
+    )
+    to_status = models.CharField(
+        max_length=20,
+        choices=AdoptionStatus.choices,
+        verbose_name=_("to status"),
+    )
     changed_on = models.DateField(_("date"), validators=[validate_done_date])
     changed_by = models.ForeignKey(
-        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
+        verbose_name=_("changed by"),
     )
     note = models.CharField(_("note"), max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
         ordering = ["adoption", "changed_on", "id"]
 
     def __str__(self) -> str:
@@ -398,10 +426,11 @@ class Adaptation(models.Model):
     )
     reasons = models.TextField(_("reasons"), max_length=2000, blank=True)
     recorded_by = models.ForeignKey(
-        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
+        verbose_name=_("recorded by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("adaptation")
@@ -449,7 +478,12 @@ class EricCluster(models.TextChoices):
 
 
 class ImplementationPlan(models.Model):
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="plans")
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="plans",
+        verbose_name=_("school"),
+    )
     model_version = models.ForeignKey(
         "catalog.ModelVersion",
         on_delete=models.DO_NOTHING,
@@ -468,8 +502,8 @@ class ImplementationPlan(models.Model):
         validators=[MaxValueValidator(100)],
         help_text=_("The rest is acute and outreach work."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("implementation plan")
@@ -498,14 +532,22 @@ class PlanModulePriority(models.Model):
     """The share of social-work time the plan intends for a module."""
 
     plan = models.ForeignKey(
-        ImplementationPlan, on_delete=models.CASCADE, related_name="priorities"
+        ImplementationPlan, on_delete=models.CASCADE, related_name="priorities",
+        verbose_name=_("plan"),
     )
-    module = models.ForeignKey("catalog.Module", on_delete=models.DO_NOTHING, related_name="+")
+    module = models.ForeignKey(
+        "catalog.Module",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        verbose_name=_("module"),
+    )
     intended_percent = models.PositiveSmallIntegerField(
         _("intended share of time (%)"), validators=[MaxValueValidator(100)]
     )
 
     class Meta:
+        verbose_name = _("module priority")
+        verbose_name_plural = _("module priorities")
         ordering = ["plan", "module__number"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "module"], name="priority_unique_module"),
@@ -528,7 +570,12 @@ class StepStatus(models.TextChoices):
 class StrategyStep(models.Model):
     """An implementation strategy step specified after Proctor et al. (2013)."""
 
-    plan = models.ForeignKey(ImplementationPlan, on_delete=models.CASCADE, related_name="steps")
+    plan = models.ForeignKey(
+        ImplementationPlan,
+        on_delete=models.CASCADE,
+        related_name="steps",
+        verbose_name=_("plan"),
+    )
     module = models.ForeignKey(
         "catalog.Module", on_delete=models.DO_NOTHING, related_name="+", verbose_name=_("module")
     )
@@ -554,8 +601,8 @@ class StrategyStep(models.Model):
     done_on = models.DateField(
         _("done on"), null=True, blank=True, validators=[validate_done_date]
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("strategy step")
@@ -581,8 +628,18 @@ class StrategyStep(models.Model):
 class StagePeriod(models.Model):
     """When a school entered and left an implementation stage for a module (SIC scoring)."""
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="stage_periods")
-    module = models.ForeignKey("catalog.Module", on_delete=models.DO_NOTHING, related_name="+")
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="stage_periods",
+        verbose_name=_("school"),
+    )
+    module = models.ForeignKey(
+        "catalog.Module",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        verbose_name=_("module"),
+    )
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
     entered_on = models.DateField(_("entered"), validators=[validate_done_date])
     exited_on = models.DateField(
@@ -590,6 +647,8 @@ class StagePeriod(models.Model):
     )
 
     class Meta:
+        verbose_name = _("stage period")
+        verbose_name_plural = _("stage periods")
         ordering = ["school", "module__number", "entered_on"]
         constraints = [
             models.UniqueConstraint(
@@ -635,9 +694,10 @@ class AssessmentRound(models.Model):
         verbose_name=_("model version"),
     )
     created_by = models.ForeignKey(
-        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("assessment round")
@@ -684,17 +744,30 @@ class SurveyLink(models.Model):
     Only a hash of the token is stored; the link itself is shown once, when it is made.
     The answers record neither a name nor an e-mail address."""
 
-    round = models.ForeignKey(AssessmentRound, on_delete=models.CASCADE, related_name="links")
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="survey_links")
-    token_hash = models.CharField(max_length=64, unique=True)
+    round = models.ForeignKey(
+        AssessmentRound,
+        on_delete=models.CASCADE,
+        related_name="links",
+        verbose_name=_("round"),
+    )
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="survey_links",
+        verbose_name=_("school"),
+    )
+    token_hash = models.CharField(max_length=64, unique=True, verbose_name=_("link code (hashed)"))
     expires_at = models.DateTimeField(_("expires"))
     used_at = models.DateTimeField(_("answered"), null=True, blank=True)
     created_by = models.ForeignKey(
-        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
+        verbose_name = _("survey link")
+        verbose_name_plural = _("survey links")
         ordering = ["round", "school", "id"]
 
     def __str__(self) -> str:
@@ -714,23 +787,39 @@ class Response(models.Model):
     """One submission of one instrument in a round: the team's rating (fidelity, CFIR) or
     one respondent's answers (AIM, IAM, FIM, SUS)."""
 
-    round = models.ForeignKey(AssessmentRound, on_delete=models.CASCADE, related_name="responses")
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="responses")
+    round = models.ForeignKey(
+        AssessmentRound,
+        on_delete=models.CASCADE,
+        related_name="responses",
+        verbose_name=_("round"),
+    )
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="responses",
+        verbose_name=_("school"),
+    )
     instrument = models.ForeignKey(
         "catalog.Instrument",
         on_delete=models.DO_NOTHING,
         related_name="+",
         verbose_name=_("instrument"),
     )
-    respondent_kind = models.CharField(max_length=10, choices=RespondentKind.choices)
+    respondent_kind = models.CharField(
+        max_length=10,
+        choices=RespondentKind.choices,
+        verbose_name=_("answered by"),
+    )
     survey_link = models.ForeignKey(
-        SurveyLink, on_delete=models.CASCADE, null=True, blank=True, related_name="responses"
+        SurveyLink, on_delete=models.CASCADE, null=True, blank=True, related_name="responses",
+        verbose_name=_("survey link"),
     )
     respondent = models.ForeignKey(
-        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        "accounts.User", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
+        verbose_name=_("staff member"),
     )
-    submitted_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(auto_now_add=True, verbose_name=_("submitted"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
     release = models.ForeignKey(
         "SurveyRelease",
         on_delete=models.RESTRICT,
@@ -738,9 +827,12 @@ class Response(models.Model):
         blank=True,
         related_name="responses",
         help_text="The released group this answer is counted in (None: not released).",
+        verbose_name=_("released group"),
     )
 
     class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
         ordering = ["round", "school", "instrument", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -795,24 +887,33 @@ class Answer(models.Model):
     A fidelity answer without a value says why in `unrated_reason` (the service requires
     it); rows saved before reasons existed have NULL there and count as not assessed."""
 
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    response = models.ForeignKey(
+        Response,
+        on_delete=models.CASCADE,
+        related_name="answers",
+        verbose_name=_("response"),
+    )
     item = models.ForeignKey(
         "catalog.InstrumentItem",
         on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("item"),
     )
     adoption = models.ForeignKey(
-        ComponentAdoption, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ComponentAdoption, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("component"),
     )
-    value = models.SmallIntegerField(null=True, blank=True)
+    value = models.SmallIntegerField(null=True, blank=True, verbose_name=_("value"))
     # NULL = no reason (a rated component, a survey item, or an answer from before reasons).
     unrated_reason = models.CharField(  # noqa: DJ001
         _("why not rated"), max_length=20, choices=UnratedReason.choices, null=True, blank=True
     )
 
     class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
         ordering = ["response", "id"]
         constraints = [
             models.CheckConstraint(
@@ -864,23 +965,44 @@ class SurveyRelease(models.Model):
     published number is a sum of whole groups, so no difference between two published
     numbers can isolate fewer than k people (docs/research.md, "Released groups")."""
 
-    round = models.ForeignKey(AssessmentRound, on_delete=models.CASCADE, related_name="releases")
+    round = models.ForeignKey(
+        AssessmentRound,
+        on_delete=models.CASCADE,
+        related_name="releases",
+        verbose_name=_("round"),
+    )
     school = models.ForeignKey(
-        School, on_delete=models.CASCADE, null=True, blank=True, related_name="releases"
+        School, on_delete=models.CASCADE, null=True, blank=True, related_name="releases",
+        verbose_name=_("school"),
     )
     instrument = models.ForeignKey(
-        "catalog.Instrument", on_delete=models.DO_NOTHING, related_name="+"
+        "catalog.Instrument", on_delete=models.DO_NOTHING, related_name="+",
+        verbose_name=_("instrument"),
     )
-    n = models.PositiveIntegerField(help_text="Complete respondents.")
-    schools = models.PositiveIntegerField(help_text="Schools whose answers are in the group.")
-    total = models.DecimalField(max_digits=20, decimal_places=6, help_text="Σ score.")
+    n = models.PositiveIntegerField(help_text="Complete respondents.", verbose_name=_("answers"))
+    schools = models.PositiveIntegerField(
+        help_text="Schools whose answers are in the group.",
+        verbose_name=_("schools"),
+    )
+    total = models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        help_text="Σ score.",
+        verbose_name=_("sum"),
+    )
     total_squares = models.DecimalField(
-        max_digits=24, decimal_places=6, help_text="Σ score², for the standard deviation."
+        max_digits=24, decimal_places=6, help_text="Σ score², for the standard deviation.",
+        verbose_name=_("sum of squares"),
     )
-    min_group_size = models.PositiveSmallIntegerField(help_text="k when it was released.")
-    released_at = models.DateTimeField()
+    min_group_size = models.PositiveSmallIntegerField(
+        help_text="k when it was released.",
+        verbose_name=_("minimum group size"),
+    )
+    released_at = models.DateTimeField(verbose_name=_("released"))
 
     class Meta:
+        verbose_name = _("released group")
+        verbose_name_plural = _("released groups")
         ordering = ["round", "instrument", "school", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(n__gte=2), name="survey_release_not_one"),
@@ -909,7 +1031,12 @@ SYSTEMATIC_MODES = frozenset({ActivityMode.PLANNED, ActivityMode.SYSTEM})
 class Activity(models.Model):
     """Time a social-work staff member spent on a module (and optionally a component)."""
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="activities")
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="activities",
+        verbose_name=_("school"),
+    )
     staff = models.ForeignKey(
         "accounts.User",
         on_delete=models.DO_NOTHING,
@@ -937,7 +1064,7 @@ class Activity(models.Model):
     )
     mode = models.CharField(_("mode"), max_length=20, choices=ActivityMode.choices)
     note = models.CharField(_("note"), max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("activity")

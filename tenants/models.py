@@ -20,7 +20,7 @@ class Municipality(TenantMixin):
     # the research store (research.services.research_sharing_set); the next refresh of the
     # store leaves a municipality that does not share out entirely.
     shares_research_data = models.BooleanField(_("shares data with research"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     # Schemas are created explicitly by tenants.services.municipality_create, inside the
     # same transaction as the row, so a failure leaves neither behind.
