@@ -4,14 +4,16 @@ Idempotent: every object is looked up by its natural key before it is created.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role, User
 from accounts.services import membership_grant, user_create
-from implementation.models import School
+from implementation.models import STARTUP_STEP_ORDER, School, SchoolStartup
 from implementation.services import school_create, staff_position_add
 
 from .models import Municipality
@@ -171,3 +173,33 @@ def _new_school(new: NewSchool) -> list[DemoLogin]:
                              school_ids=[school.id])
         logins.append(DemoLogin(email, str(role.label), f"{new.slug} ({new.school})"))
     return logins
+
+
+HISTORY_SKIP_REASON = "Skolen startet før oppstartsmodulen fantes."
+
+
+def demo_startups(schools: Sequence[School]) -> None:
+    """The start-up of schools with a demo history (dashboards.management.demo_history):
+    each step marked as done where the school's records show it, otherwise skipped (the
+    school began before the module existed). With several schools, the last one paused at
+    the fourth step, so the coordinator's table has something to show. Idempotent."""
+    from implementation.services import (
+        startup_pause,
+        startup_start,
+        startup_step_complete,
+        startup_step_skip,
+    )
+
+    for index, school in enumerate(schools):
+        if SchoolStartup.objects.filter(school=school).exists():
+            continue
+        startup_start(school=school)
+        halfway = len(schools) > 1 and index == len(schools) - 1
+        for number, step in enumerate(STARTUP_STEP_ORDER):
+            if halfway and number == 3:
+                startup_pause(school=school)
+                break
+            try:
+                startup_step_complete(school=school, step=step)
+            except ValidationError:
+                startup_step_skip(school=school, step=step, reason=HISTORY_SKIP_REASON)

@@ -371,7 +371,7 @@ def test_the_coordinator_sees_which_school_is_at_which_step(
     assert rows["Ila skole"]["current"]["slug"] == "tidsbruk"
     assert rows["Ila skole"]["startup"].paused_at is not None
     assert rows["Lade skole"]["startup"] is None
-    assert "Satt på pause" in response.text and "Ikke startet" in response.text
+    assert "badge-startup-paused" in response.text and "Ikke startet" in response.text
     assert 'href="/oppstart/"' in home.text
 
 

@@ -60,7 +60,7 @@ from implementation.services import (
 from implementation.services._common import today
 from research.pseudonyms import published_semester
 from sovei_platform.privacy import min_group_size, release_delay_days
-from tenants.demo import DEMO_PASSWORD, NOT_STARTED_SCHOOLS, demo_email
+from tenants.demo import DEMO_PASSWORD, NOT_STARTED_SCHOOLS, demo_email, demo_startups
 from tenants.models import Municipality
 from worker.models import RecomputeRun, RunKind
 from worker.services import municipality_recompute_all
@@ -228,6 +228,7 @@ class HistoryBuilder:
                 schools = self._schools(municipality, extra_schools)
                 plans = [self._school_plan(municipality, school) for school in schools]
                 self._history(plans, version)
+                demo_startups([plan.school for plan in plans])
             return len(schools)
 
     def _school_plan(self, municipality: Municipality, school: School) -> SchoolPlan:
