@@ -4,6 +4,7 @@ components, a first plan, and the first round with survey links."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -33,7 +34,7 @@ from implementation.services import (
 from implementation.services._common import today
 
 from .conftest import World, client_for, host_of
-from .recording import adopt, instrument, module, open_round, version
+from .recording import adopt, component, instrument, module, open_round, version
 
 STEPS = ["profil", "tidsbruk", "forutsetninger", "komponenter", "plan", "runde"]
 
@@ -178,6 +179,60 @@ def test_a_leader_walks_every_step_with_a_pause_and_a_resume(
     finished = leader.get(startup_url(world.ila_id))
     assert finished.context["current"] is None
     assert "Oppstarten er fullført" in finished.text
+
+
+def test_a_new_schools_leader_walks_the_start_up_on_the_pages_alone(
+    lade_leader: User, world: World
+) -> None:
+    """Lade skole (pupils, nothing else) through every step with the ordinary forms, as a
+    browser would: each "Marker som fullført" leads on to the next step."""
+    client = client_for(lade_leader, host_of(world.trondheim))
+    sid = world.lade_id
+    day = today().isoformat()
+
+    def mark(slug: str, then: str) -> None:
+        response = client.post(startup_url(sid, f"{slug}/ferdig/"))
+        assert response.status_code == 302, (slug, response.context and
+                                              response.context.get("errors"))
+        assert response["Location"] == startup_url(sid, then)
+
+    def post(path: str, data: dict[str, object]) -> None:
+        response = client.post(path, data)
+        assert response.status_code == 302, (path, response.context and
+                                              response.context["form"].errors)
+
+    start(client, sid)
+    post(f"/skoler/{sid}/stillinger/ny/", {"profession": "sosionom", "position_percent": "80",
+                                           "title": ""})
+    mark("profil", "tidsbruk/")
+    post(f"/skoler/{sid}/tid/", {"performed_on": day, "minutes": "45",
+                                 "module": module(1).pk, "mode": "akutt"})
+    mark("tidsbruk", "forutsetninger/")
+    post("/runder/ny/", {"name": "Oppstart Lade", "opens_on": day,
+                         "closes_on": (today() + timedelta(days=42)).isoformat(),
+                         "instruments": [instrument(c).pk for c in ("fidelity", "cfir", "aim")],
+                         "schools": [sid]})
+    cfir_link = client.get(startup_url(sid, "forutsetninger/"))
+    [round_path] = re.findall(rf'href="(/skoler/{sid}/runder/\d+/)cfir/"', cfir_link.text)
+    post(f"{round_path}cfir/", {"answers.I.A": "1", "answers.II.A": "-1"})
+    mark("forutsetninger", "komponenter/")
+    post(f"/skoler/{sid}/komponenter/ta-i-bruk/", {"component": component("1.1").pk})
+    mark("komponenter", "plan/")
+    post(f"/skoler/{sid}/plan/ny/", {"title": "Oppstart", "starts_on": day})
+    post(f"/skoler/{sid}/plan/tiltak/nytt/", {
+        "module": module(1).pk, "stage": "exploration", "eric_cluster": "train_educate",
+        "action": "Kurs", "strategy_actor": "Rektor", "target": "Lærerne",
+        "due_on": (today() + timedelta(days=30)).isoformat(), "status": "not_started"})
+    post(f"/skoler/{sid}/plan/faser/", {"module": module(1).pk, "stage": "exploration",
+                                        "entered_on": day})
+    mark("plan", "runde/")
+    links = client.post(f"{round_path}lenker/", {"count": "3"})
+    assert links.status_code in (200, 302, 303)
+    mark("runde", "")
+
+    startup = startup_of(world, sid)
+    assert startup is not None and startup.finished_at is not None
+    assert set(records(world, sid).values()) == {""}  # all six done, none skipped
 
 
 def test_each_step_page_says_what_to_do_and_links_the_existing_feature(
