@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Membership, User
 
@@ -18,8 +19,11 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("email", "full_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("full_name", "preferred_language")}),
-        ("Platform roles", {"fields": ("is_active", "is_staff", "is_superuser", "is_researcher")}),
+        (_("Profile"), {"fields": ("full_name", "preferred_language")}),
+        (
+            _("Platform roles"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "is_researcher")},
+        ),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     inlines = [MembershipInline]

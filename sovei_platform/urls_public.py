@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from accounts import views as account_views
 
@@ -10,7 +11,7 @@ from . import views
 handler403 = "sovei_platform.views.permission_denied"
 handler404 = "sovei_platform.views.page_not_found"
 
-admin.site.site_header = "SoVei – plattformadministrasjon"
+admin.site.site_header = _("SoVei – platform administration")
 admin.site.site_title = "SoVei"
 
 urlpatterns = [

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkerConfig(AppConfig):
     name = "worker"
-    verbose_name = "Worker"
+    verbose_name = _("Worker")
     default_auto_field = "django.db.models.BigAutoField"
