@@ -121,7 +121,9 @@ def open_rounds_of(school: School) -> list[AssessmentRound]:
 
 def evidence(school: School) -> dict[str, list[Requirement]]:
     """Per step, what the school's records must show and whether they do."""
-    open_ids = [r.pk for r in open_rounds_of(school)]
+    # The first round: one that has opened (it may have closed since; the step stays done).
+    opened = list(AssessmentRound.objects.filter(
+        schools=school, opens_on__lte=timezone.localdate()).values_list("pk", flat=True))
     return {
         StartupStep.PROFILE: [
             Requirement(_("The number of pupils is entered"),
@@ -159,12 +161,12 @@ def evidence(school: School) -> dict[str, list[Requirement]]:
                         StagePeriod.objects.filter(school=school).exists()),
         ],
         StartupStep.ROUND: [
-            Requirement(_("An assessment round that includes the school is open"),
+            Requirement(_("An assessment round that includes the school has opened"),
                         _("Open an assessment round that includes the school."),
-                        bool(open_ids)),
-            Requirement(_("Survey links for the staff are made in an open round"),
-                        _("Make survey links for the staff in the open round."),
-                        SurveyLink.objects.filter(school=school, round_id__in=open_ids)
+                        bool(opened)),
+            Requirement(_("Survey links for the staff are made in such a round"),
+                        _("Make survey links for the staff in the round."),
+                        SurveyLink.objects.filter(school=school, round_id__in=opened)
                         .exists()),
         ],
     }

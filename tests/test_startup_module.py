@@ -25,6 +25,8 @@ from implementation.services import (
     activity_log,
     adoption_delete,
     plan_create,
+    round_close,
+    round_create,
     staff_position_add,
     stage_period_set,
     step_create,
@@ -320,6 +322,33 @@ def test_the_status_cannot_lie_when_the_data_goes_away(
     step = next(s for s in overview.context["steps"] if s["slug"] == "komponenter")
     assert step["state"] == "lapsed"
     assert "Må sjekkes igjen" in overview.text
+
+
+def test_the_round_step_stays_done_when_the_first_round_closes(
+    leader: Client, world: World, ila: School
+) -> None:
+    survey = open_round([ila], name="Oppstart Ila")
+    survey_links_create(assessment_round=survey, school=ila, count=2)
+    start(leader, world.ila_id)
+    assert done(leader, world.ila_id, "runde") == 302
+    round_close(assessment_round=survey)
+
+    overview = leader.get(startup_url(world.ila_id))
+
+    step = next(s for s in overview.context["steps"] if s["slug"] == "runde")
+    assert step["state"] == "done"
+
+
+def test_a_round_that_has_not_opened_yet_is_not_the_first_round(
+    leader: Client, world: World, ila: School
+) -> None:
+    later = round_create(name="Senere", opens_on=today() + timedelta(days=10),
+                         closes_on=today() + timedelta(days=40), schools=[ila],
+                         instruments=[instrument("aim")], model_version=version())
+    survey_links_create(assessment_round=later, school=ila, count=2)
+    start(leader, world.ila_id)
+
+    assert done(leader, world.ila_id, "runde") == 400
 
 
 def test_an_unknown_step_is_not_found(leader: Client, world: World) -> None:
