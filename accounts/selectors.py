@@ -97,3 +97,31 @@ def municipalities_for(user: User) -> list[Municipality]:
     if not user.is_authenticated:
         return []
     return list(Municipality.objects.filter(memberships__user=user).distinct().order_by("name"))
+
+
+def schools_by_municipality() -> list[tuple[Municipality, list[tuple[int, str]]]]:
+    """Every municipality with its schools (id, name), for choosing a membership's schools
+    in the platform administration. Schools live in each municipality's schema."""
+    from django_tenants.utils import tenant_context
+
+    from implementation.models import School
+
+    result = []
+    for municipality in Municipality.objects.exclude(schema_name="public").order_by("name"):
+        with tenant_context(municipality):
+            schools = list(School.objects.order_by("name").values_list("id", "name"))
+        result.append((municipality, schools))
+    return result
+
+
+def school_names(municipality: Municipality, school_ids: Iterable[int]) -> dict[int, str]:
+    """The names of these schools of the municipality (unknown ids are left out)."""
+    ids = sorted(set(school_ids))
+    if not ids:
+        return {}
+    from django_tenants.utils import tenant_context
+
+    from implementation.models import School
+
+    with tenant_context(municipality):
+        return dict(School.objects.filter(id__in=ids).values_list("id", "name"))

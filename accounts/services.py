@@ -53,10 +53,26 @@ def membership_grant(
 
     Granting a role the user already holds adds the schools to it."""
     role = Role(role)
+    ids = membership_schools_validate(municipality=municipality, role=role, school_ids=school_ids)
+    with audited_write(actor):
+        membership, created = Membership.objects.select_for_update().get_or_create(
+            user=user, municipality=municipality, role=role, defaults={"school_ids": ids}
+        )
+        if not created and not set(ids) <= set(membership.school_ids):
+            membership.school_ids = sorted(set(membership.school_ids) | set(ids))
+            membership.save(update_fields=["school_ids"])
+    return membership
+
+
+def membership_schools_validate(
+    *, municipality: Municipality, role: Role | str, school_ids: Iterable[int]
+) -> list[int]:
+    """The schools, sorted, if they fit the role and exist in the municipality; otherwise a
+    ValidationError on `school_ids`."""
     ids = sorted(set(school_ids))
-    if role in SCHOOL_SCOPED_ROLES and not ids:
+    if Role(role) in SCHOOL_SCOPED_ROLES and not ids:
         raise ValidationError({"school_ids": [_("Choose at least one school for this role.")]})
-    if role not in SCHOOL_SCOPED_ROLES and ids:
+    if Role(role) not in SCHOOL_SCOPED_ROLES and ids:
         raise ValidationError({"school_ids": [_("This role covers every school; choose none.")]})
     if ids:
         from implementation.models import School
@@ -73,13 +89,31 @@ def membership_grant(
                     ]
                 }
             )
+    return ids
+
+
+def membership_update(
+    *,
+    membership: Membership,
+    municipality: Municipality,
+    role: Role | str,
+    school_ids: Iterable[int],
+    actor: User | None = None,
+) -> Membership:
+    """Change a membership's municipality, role and schools (the platform administration)."""
+    role = Role(role)
+    ids = membership_schools_validate(municipality=municipality, role=role, school_ids=school_ids)
+    clash = Membership.objects.filter(
+        user_id=membership.user_id, municipality=municipality, role=role
+    ).exclude(pk=membership.pk)
+    if clash.exists():
+        raise ValidationError({"role": [_("The user already has this role here.")]})
     with audited_write(actor):
-        membership, created = Membership.objects.select_for_update().get_or_create(
-            user=user, municipality=municipality, role=role, defaults={"school_ids": ids}
-        )
-        if not created and not set(ids) <= set(membership.school_ids):
-            membership.school_ids = sorted(set(membership.school_ids) | set(ids))
-            membership.save(update_fields=["school_ids"])
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        membership.municipality = municipality
+        membership.role = role
+        membership.school_ids = ids
+        membership.save(update_fields=["municipality", "role", "school_ids"])
     return membership
 
 
