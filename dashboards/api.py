@@ -233,6 +233,9 @@ MUNICIPALITY_ENDPOINTS: tuple[Endpoint, ...] = (
              "Furthest implementation stage per school and module, with steps done"),
     Endpoint("response-rates", figures.ResponseRateSummaryRow,
              "Survey links answered and team instruments submitted, per round"),
+    Endpoint("time-use", figures.TimePlanRow,
+             "Planned and system-level work versus acute and outreach work per school, "
+             "logged and intended"),
 )
 
 

@@ -6,7 +6,8 @@
                                          time-systematic, time-monthly
     municipality/status/                 recomputation status (coordinators)
     municipality/<chart>/                fidelity-heatmap (?round=), fidelity-spread
-                                         (?module=), stage-progress, response-rates
+                                         (?module=), stage-progress, response-rates,
+                                         time-use
 """
 
 from django.urls import path

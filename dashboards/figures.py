@@ -1876,6 +1876,82 @@ def response_rates(
                  rows=list(rows), related={"rounds": ordered}, table=table)
 
 
+def time_use_comparison(rows: Sequence[TimePlanRow], *, schools: Sequence[SchoolRef]) -> Chart:
+    """Per school: the share of its logged time that is planned and system-level work
+    (the rest acute and outreach), next to the share its plan intends — each school's
+    "time-systematic" numbers side by side. Like the school dashboard (a work record shown
+    to the people who lead that work, docs/research.md), with no small-group rule; the
+    coordinator sees exactly what each school's dashboard shows them."""
+    key = "time-use"
+    title = _("Time use: planned and system-level work per school")
+    description = _(
+        "For each school, the share of the logged social-work time that went to planned and "
+        "system-level work (the rest is acute and outreach work) in its plan's period, and "
+        "the share the plan intends. The same numbers as on each school's dashboard."
+    )
+    by_school = {r.school_id: r for r in rows if r.total_minutes and r.share_percent is not None}
+    shown = [s for s in schools if s.id in by_school]
+    missing = [s.name for s in schools if s.id not in by_school]
+    notes = [_("No time logged: %(schools)s.") % {"schools": ", ".join(missing)}] \
+        if missing else []
+    if not shown:
+        return _empty(key, title, description, _(
+            "No school has logged any time yet. Social-work staff log their time per module "
+            "and kind of work under Time use."), rows=list(rows))
+    labels = [f'<a href="{s.url}">{s.name}</a>' if s.url else s.name for s in shown]
+    systematic = [float(by_school[s.id].share_percent or 0) for s in shown]
+    acute = [round(100 - value, 1) for value in systematic]
+    intended_rows = [(label, by_school[s.id].intended_percent) for label, s
+                     in zip(labels, shown, strict=True)
+                     if by_school[s.id].intended_percent is not None]
+    hours = [num(by_school[s.id].total_minutes / 60, 0) for s in shown]
+    traces: list[go.BaseTraceType] = [
+        go.Bar(
+            orientation="h", y=labels, x=systematic, name=_("Planned and system level"),
+            marker={"color": BLUE}, customdata=hours,
+            text=[num(v) + " %" for v in systematic], textposition="inside",
+            insidetextanchor="middle", textfont={"color": "#FFFFFF"},
+            hovertemplate="%{y}: " + _("planned and system level") + " %{x} % "
+            + _("of %(hours)s hours") % {"hours": "%{customdata}"} + "<extra></extra>",
+        ),
+        go.Bar(
+            orientation="h", y=labels, x=acute, name=_("Acute and outreach"),
+            marker={"color": VERMILLION, "pattern": {"shape": "x", "fgcolor": "#FFFFFF",
+                                                     "size": 8, "solidity": 0.15,
+                                                     "fillmode": "overlay"}},
+            text=[num(v) + " %" for v in acute], textposition="inside",
+            insidetextanchor="middle", textfont={"color": "#000000"},
+            hovertemplate="%{y}: " + _("acute and outreach") + " %{x} %<extra></extra>",
+        ),
+    ]
+    if intended_rows:
+        traces.append(go.Scatter(
+            mode="markers", y=[label for label, _p in intended_rows],
+            x=[percent for _label, percent in intended_rows],
+            name=_("Intended in the plan"),
+            marker={"symbol": "diamond-wide", "size": 14, "color": BLACK,
+                    "line": {"color": "#FFFFFF", "width": 1}},
+            hovertemplate="%{y}: " + _("intended in the plan") + " %{x} %<extra></extra>",
+        ))
+    figure = _figure(
+        traces, title=title, description=description, barmode="stack",
+        height=max(260, 120 + 44 * len(shown)),
+        xaxis={"range": [0, 100], "ticksuffix": " %", "title": {"text": _("Share of time")}},
+        yaxis={"type": "category", "autorange": "reversed", "automargin": True},
+        legend={"orientation": "h", "y": -0.3},
+    )
+    table = Table(
+        headers=[_("School"), _("Planned and system level"), _("Acute and outreach"),
+                 _("Intended in the plan"), _("Logged hours")],
+        rows=[[s.name, f"{num(v)} %", f"{num(100 - v)} %",
+               f"{by_school[s.id].intended_percent} %"
+               if by_school[s.id].intended_percent is not None else "–", h]
+              for s, v, h in zip(shown, systematic, hours, strict=True)],
+    )
+    return Chart(key=key, title=title, description=description, figure=figure, notes=notes,
+                 rows=[by_school[s.id] for s in shown], table=table)
+
+
 # --- Registry (for the API's schema and tests) ----------------------------------------------
 
 SCHOOL_CHARTS: tuple[str, ...] = (
@@ -1883,7 +1959,7 @@ SCHOOL_CHARTS: tuple[str, ...] = (
     "time-systematic", "time-monthly",
 )
 MUNICIPALITY_CHARTS: tuple[str, ...] = (
-    "fidelity-heatmap", "fidelity-spread", "stage-progress", "response-rates",
+    "fidelity-heatmap", "fidelity-spread", "stage-progress", "response-rates", "time-use",
 )
 
 
@@ -1918,5 +1994,6 @@ __all__ = [
     "systematic_vs_plan",
     "time_by_month",
     "time_share_vs_plan",
+    "time_use_comparison",
 ]
 

@@ -451,6 +451,35 @@ def rounds_with_fidelity(access: TenantAccess) -> set[int]:
     return set(FidelityAggregate.objects.order_by().values_list("round_id", flat=True).distinct())
 
 
+# The coordinator's dashboard opens on the newest round that at least this share of its
+# schools has answered (a round one school of ten has answered compares nothing yet).
+ANSWERED_SHARE_TO_OPEN = 0.5
+
+
+def rounds_answered_by_most(access: TenantAccess) -> set[int]:
+    """Rounds whose fidelity self-assessment at least ``ANSWERED_SHARE_TO_OPEN`` of their
+    schools have submitted (two grouped queries)."""
+    require_coordinator(access)
+    answered = dict(FidelityAggregate.objects.filter(module__isnull=True).order_by()
+                    .values("round_id").annotate(n=Count("school_id", distinct=True))
+                    .values_list("round_id", "n"))
+    sizes = {row["assessmentround_id"]: row["n"] for row in
+             AssessmentRound.schools.through.objects.order_by()
+             .values("assessmentround_id").annotate(n=Count("school_id"))}
+    return {round_id for round_id, n in answered.items()
+            if n >= ANSWERED_SHARE_TO_OPEN * sizes.get(round_id, n)}
+
+
+def municipality_time_plan_rows(access: TenantAccess) -> list[TimePlanRow]:
+    """Every school's logged acute and outreach versus planned and system-level work, with
+    the plan's intended share: the rows of each school dashboard's "time-systematic"."""
+    require_coordinator(access)
+    return [TimePlanRow(**row) for row in TimeUsePlanAggregate.objects.filter(
+        kind="systematic").values(
+        "school_id", "kind", "module_id", "module_number", "minutes", "total_minutes",
+        "share_percent", "intended_percent", "plan_id", "period_from", "period_to")]
+
+
 def round_thresholds(access: TenantAccess) -> dict[int, int]:
     """The fidelity threshold of each round (from its model version, as aggregated)."""
     require_coordinator(access)
@@ -659,7 +688,8 @@ def municipality_chart(access: TenantAccess, key: str,
 def _municipality_chart(access: TenantAccess, key: str, params: dict[str, Any],
                         reads: MunicipalityReads) -> Chart:
     if key == "fidelity-heatmap":
-        chosen = _pick_round(reads.rounds, params.get("round"), rounds_with_fidelity(access))
+        chosen = _pick_round(reads.rounds, params.get("round"),
+                             rounds_answered_by_most(access) or rounds_with_fidelity(access))
         if chosen is None:
             return figures.fidelity_heatmap([], schools=[], modules=[], assessment_round=None)
         rows = municipality_fidelity_rows(access, chosen.id)
@@ -685,4 +715,7 @@ def _municipality_chart(access: TenantAccess, key: str, params: dict[str, Any],
             modules=reads.modules({r.module_id for r in rows_stage}))
     if key == "response-rates":
         return figures.response_rates(response_rate_rows(access), rounds=reads.rounds)
+    if key == "time-use":
+        return figures.time_use_comparison(municipality_time_plan_rows(access),
+                                           schools=reads.schools)
     raise KeyError(key)

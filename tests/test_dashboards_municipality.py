@@ -11,12 +11,13 @@ from django.core.cache import cache
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from dashboards.aggregation import pending_mark
+from dashboards.aggregation import pending_mark, recompute_municipality, recompute_pending_school
 from dashboards.models import FidelityAggregate, MunicipalitySpread
+from implementation.services import school_create, team_response_submit
 from worker.models import RecomputeRun, RunKind
 
 from .conftest import World
-from .recording import open_round
+from .recording import adopt, instrument, open_round
 from .test_dashboards_support import (
     Scene,
     assert_safe_scripts,
@@ -222,3 +223,63 @@ def test_it_shows_new_answers_after_the_recomputation_not_a_cached_heatmap(
     assert figure_of(before, "fidelity-heatmap")["data"][0]["z"][1][-1] is None
     assert figure_of(after, "fidelity-heatmap")["data"][0]["z"][1][-1] == 100.0
     assert "No fidelity self-assessment in this round from: Lade skole." not in after.text
+
+
+def test_it_opens_on_the_newest_round_most_schools_have_answered(
+    trondheim_coordinator: User, scene: Scene
+) -> None:
+    """Issue 10, item 7: the dashboard opened on the newest round even when one school of
+    many had answered it."""
+    with tenant_context(scene.world.trondheim):
+        vestlia = school_create(name="Vestlia skole", pupil_count=200)
+        newest = open_round([scene.ila, scene.lade, vestlia], name="Vår 2027",
+                            codes=("fidelity",))
+        adoption = adopt(scene.lade, "1.1")
+        team_response_submit(assessment_round=newest, school=scene.lade,
+                             instrument=instrument("fidelity"),
+                             answers={str(adoption.pk): 2})
+        for school in (scene.lade, vestlia):
+            recompute_pending_school(school.pk, with_municipality=False)
+        recompute_municipality()
+
+    opened = get(trondheim_coordinator, scene.world, DASHBOARD)
+    chosen = get(trondheim_coordinator, scene.world, f"{DASHBOARD}?round={newest.pk}")
+
+    # Høst 2026: one of its two schools; Vår 2027: one of three.
+    assert opened.context["chosen_round"].id == scene.høst.pk
+    assert f'<option value="{newest.pk}">Vår 2027</option>' in opened.text
+    assert chosen.context["chosen_round"].id == newest.pk
+
+
+def test_it_compares_the_schools_time_use_as_their_dashboards_show_it(
+    trondheim_coordinator: User, scene: Scene
+) -> None:
+    page = get(trondheim_coordinator, scene.world, DASHBOARD)
+    ila = get(trondheim_coordinator, scene.world,
+              f"/api/v1/dashboards/schools/{scene.ila.pk}/time-systematic/").json()
+    api = get(trondheim_coordinator, scene.world,
+              "/api/v1/dashboards/municipality/time-use/")
+
+    comparison = figure_of(page, "time-use")
+    systematic = trace_named(comparison, "Planned and system level")
+    intended = trace_named(comparison, "Intended in the plan")
+    assert systematic["y"] == [f'<a href="/dashboards/skoler/{scene.ila.pk}/">Ila skole</a>']
+    # 120 of 210 minutes planned or system-level: the school dashboard's own number.
+    assert systematic["x"] == [57.1] == [float(r["share_percent"]) for r in ila["rows"]
+                                         if r["kind"] == "systematic"]
+    assert intended["x"] == [60]
+    assert "No time logged: Lade skole." in page.text
+    assert api.status_code == 200 and api.json()["rows"][0]["school_id"] == scene.ila.pk
+
+
+def test_it_puts_the_comparison_in_the_coordinators_menu(
+    trondheim_coordinator: User, trondheim_leader: User, scene: Scene
+) -> None:
+    coordinator = get(trondheim_coordinator, scene.world, "/runder/")
+    leader = get(trondheim_leader, scene.world, "/runder/")
+
+    def menu(html: str) -> str:
+        return html.split('class="mainnav"')[1].split("</nav>")[0]
+
+    assert f'href="{DASHBOARD}"' in menu(coordinator.text)
+    assert f'href="{DASHBOARD}"' not in menu(leader.text)

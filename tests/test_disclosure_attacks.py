@@ -572,6 +572,35 @@ def test_one_staff_members_time_is_never_published_on_its_own_or_by_difference(
     assert_safe(*looks)
 
 
+def test_the_coordinators_time_use_comparison_shows_no_one_more_than_a_school_dashboard(
+    world: World, db: None, trondheim_coordinator: User, lade_leader: User,
+    trondheim_staff: User,
+) -> None:
+    """Issue 10, item 7: the coordinator's time-use comparison of schools. Time use on the
+    dashboards is a work record shown to those who lead the work, with no small-group rule
+    (docs/research.md): so the comparison may show a school with one social worker, but only
+    what that school's own dashboard shows the same coordinator — no number more, nothing
+    finer — and nothing of it to a leader or staff member (one school's leader would
+    otherwise see another school's one social worker)."""
+    with tenant_context(world.trondheim):
+        ila = School.objects.get(pk=world.ila_id)
+        for minutes, mode in ((45, "akutt"), (75, "planlagt"), (20, "oppsokende")):
+            activity_log(school=ila, staff=trondheim_staff, performed_on=today(),
+                         minutes=minutes, module=module(1), mode=mode)
+        recompute_all(world.trondheim)
+    coordinator = client_for(trondheim_coordinator, host_of(world.trondheim))
+    comparison = coordinator.get("/api/v1/dashboards/municipality/time-use/").json()
+    own = coordinator.get(f"/api/v1/dashboards/schools/{ila.pk}/time-systematic/").json()
+
+    assert [r for r in comparison["rows"] if r["school_id"] == ila.pk] == [
+        r for r in own["rows"] if r["kind"] == "systematic"]
+    assert {r["school_id"] for r in comparison["rows"]} == {ila.pk}  # Lade logged nothing
+    for outsider in (lade_leader, trondheim_staff):
+        client = client_for(outsider, host_of(world.trondheim))
+        assert client.get("/api/v1/dashboards/municipality/time-use/").status_code == 403
+        assert client.get("/dashboards/kommune/").status_code == 403
+
+
 # --- Every carrier of person-level data is in this suite -------------------------------------
 
 
@@ -627,6 +656,10 @@ COVERAGE: dict[str, tuple[Callable[..., None], ...]] = {
     **{f"municipality-chart:{e.key}": (
         test_no_dashboard_shows_the_answers_of_one_or_two_teachers,)
        for e in MUNICIPALITY_ENDPOINTS},
+    "municipality-chart:time-use": (
+        test_the_coordinators_time_use_comparison_shows_no_one_more_than_a_school_dashboard,
+        test_no_dashboard_shows_the_answers_of_one_or_two_teachers,
+    ),
 }
 
 

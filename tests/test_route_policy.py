@@ -129,7 +129,8 @@ TENANT: dict[str, str] = {
         "status", "fidelity", "component-status", "stages", "outcomes", "determinants",
         "time-plan", "time-systematic", "time-monthly")},
     **{f"dashboards-api:municipality-{key}": COORDINATOR for key in (
-        "status", "fidelity-heatmap", "fidelity-spread", "stage-progress", "response-rates")},
+        "status", "fidelity-heatmap", "fidelity-spread", "stage-progress", "response-rates",
+        "time-use")},
     "survey": ANYONE,
     "school-list": MEMBER,
     "school-detail": VIEW,
