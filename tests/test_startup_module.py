@@ -384,6 +384,22 @@ def test_it_writes_one_audit_entry_per_changed_row(
     assert entry.additional_data == {"school_id": world.ila_id}
 
 
+def test_the_audit_trail_names_the_steps_in_the_readers_language(
+    leader: Client, world: World, ila: School
+) -> None:
+    staff_position_add(school=ila, profession="sosionom", position_percent=80)
+    start(leader, world.ila_id)
+    assert done(leader, world.ila_id, "profil") == 302
+    assert leader.post(startup_url(world.ila_id, "tidsbruk/hopp-over/"),
+                       {"reason": "Kjent fra i fjor"}).status_code == 302
+
+    trail = leader.get(f"/logg/?school={world.ila_id}").text
+
+    assert "Skoleprofil og rammefaktorer (Fullført)" in trail
+    assert "Tidsbruk nå (Hoppet over)" in trail
+    assert "Ila skole: Forutsetninger: determinantene (CFIR)" in trail
+
+
 # --- Who may do what ----------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from ..forms import AuditFilterForm
 from ..models import (
@@ -21,6 +22,7 @@ from ..models import (
     AdoptionStatus,
     RespondentKind,
     Stage,
+    StartupStep,
     SurveyLink,
     SurveyRelease,
 )
@@ -138,6 +140,12 @@ def _describe(entry: LogEntry, instruments: dict[str, Any]) -> str:
         return f"{capfirst(SurveyLink._meta.verbose_name)} {m[1]} ({m[2]})"
     if kind == "surveyrelease" and (m := re.fullmatch(r"release \d+: round \d+, n=(\d+)", text)):
         return f"{capfirst(SurveyRelease._meta.verbose_name)} · n = {m[1]}"
+    if kind == "schoolstartup" and (m := re.fullmatch(r"(.*): (\w+)", text)):
+        step = _("finished") if m[2] == "finished" else _label(StartupStep, m[2])
+        return f"{m[1]}: {step}"
+    if kind == "startupsteprecord" and (m := re.fullmatch(r"(\w+) \((done|skipped)\)", text)):
+        state = pgettext("start-up", "Done" if m[2] == "done" else "Skipped")
+        return f"{_label(StartupStep, m[1])} ({state})"
     if kind == "response":
         if text.isupper() and text.lower() in instruments:
             return str(instruments[text.lower()].name)
