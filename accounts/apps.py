@@ -10,10 +10,11 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from .models import Membership, User
+        from .models import Membership, SignInHandoff, User
 
         auditlog.register(User, exclude_fields=["password", "last_login"])
         auditlog.register(Membership)
+        auditlog.register(SignInHandoff, exclude_fields=["token_hash"])
 
         from django.contrib.auth.signals import user_logged_in
 

@@ -120,3 +120,32 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_role_display()} ({self.municipality})"
+
+
+class SignInHandoff(models.Model):
+    """A one-time link from the public site to a municipality's host that signs the user in
+    there (accounts.services.sign_in_handoff_create / _redeem). Sessions belong to one host
+    (browsers refuse cookies for a bare "localhost" parent domain); this carries the sign-in
+    over instead. Only the token's hash is kept; it works once, for a minute, for a member
+    of that municipality."""
+
+    token_hash = models.CharField(_("link code (hashed)"), max_length=64, unique=True)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    municipality = models.ForeignKey(
+        "tenants.Municipality",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("municipality"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in hand-off")
+        verbose_name_plural = _("sign-in hand-offs")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.municipality_id}"

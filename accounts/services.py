@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from sovei_platform.audit import audited_write
 from tenants.models import Municipality
 
-from .models import SCHOOL_SCOPED_ROLES, Membership, Role, User
+from .models import SCHOOL_SCOPED_ROLES, Membership, Role, SignInHandoff, User
 
 
 def user_create(
@@ -131,4 +135,59 @@ def user_language_set(*, user: User, language: str, actor: User | None = None) -
     with audited_write(actor if actor is not None else user):
         user.preferred_language = language
         user.save(update_fields=["preferred_language"])
+    return user
+
+
+HANDOFF_SECONDS = 60
+
+
+def _handoff_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign_in_handoff_create(*, user: User, municipality: Municipality) -> str:
+    """A one-time token that signs `user` in at `municipality`'s host (see SignInHandoff);
+    only for a member of that municipality. Returns the token; only its hash is kept."""
+    if not user.is_active or not Membership.objects.filter(
+        user=user, municipality=municipality
+    ).exists():
+        raise ValidationError({"municipality": [_("You have no access to this municipality.")]})
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with audited_write(user):
+        SignInHandoff.objects.filter(user=user, expires_at__lt=now).delete()
+        SignInHandoff.objects.create(
+            token_hash=_handoff_hash(token),
+            user=user,
+            municipality=municipality,
+            expires_at=now + timedelta(seconds=HANDOFF_SECONDS),
+        )
+    return token
+
+
+def sign_in_handoff_redeem(*, token: str, municipality: Municipality) -> User | None:
+    """The user the token signs in at this municipality, once; None if the token is
+    unknown, used, expired, for another municipality, or the membership has ended."""
+    if not token:
+        return None
+    now = timezone.now()
+    with audited_write(None):
+        handoff = (
+            SignInHandoff.objects.select_for_update()
+            .select_related("user")
+            .filter(token_hash=_handoff_hash(token))
+            .first()
+        )
+        if handoff is None or handoff.used_at is not None:
+            return None
+        handoff.used_at = now
+        handoff.save(update_fields=["used_at"])
+        user = handoff.user
+        if (
+            handoff.expires_at <= now
+            or handoff.municipality_id != municipality.pk
+            or not user.is_active
+            or not Membership.objects.filter(user=user, municipality=municipality).exists()
+        ):
+            return None
     return user

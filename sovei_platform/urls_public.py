@@ -16,6 +16,8 @@ admin.site.site_title = "SoVei"
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    # One sign-in for the public site and the municipalities (accounts.models.SignInHandoff)
+    path("accounts/kommune/<slug:slug>/", account_views.sign_in_handoff, name="sign_in_handoff"),
     path("accounts/", include("accounts.urls")),
     # Django's set_language, remembering the choice on a signed-in user
     path("i18n/setlang/", account_views.language_switch, name="set_language"),

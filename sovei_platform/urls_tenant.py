@@ -12,6 +12,8 @@ handler404 = "sovei_platform.views.page_not_found"
 urlpatterns = [
     path("", implementation_views.home, name="home"),
     path("", include("implementation.urls")),
+    # One sign-in for the public site and the municipalities (accounts.models.SignInHandoff)
+    path("accounts/videre/", account_views.sign_in_handoff_accept, name="sign_in_handoff_accept"),
     path("accounts/", include("accounts.urls")),
     # Django's set_language, remembering the choice on a signed-in user
     path("i18n/setlang/", account_views.language_switch, name="set_language"),

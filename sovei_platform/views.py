@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts.context_processors import tenant_url
 from accounts.selectors import municipalities_for
 
 
 def landing(request: HttpRequest) -> HttpResponse:
     municipalities = [
-        {"name": m.name, "url": tenant_url(request, m.slug)}
+        # through the one-time hand-off, so the user arrives signed in
+        {"name": m.name, "url": reverse("sign_in_handoff", args=[m.slug])}
         for m in municipalities_for(request.user)  # type: ignore[arg-type]
     ]
     return render(request, "landing.html", {"my_municipalities": municipalities})

@@ -120,6 +120,7 @@ TENANT: dict[str, str] = {
     "password_reset_confirm": ANYONE,
     "password_reset_complete": ANYONE,
     "set_language": ANYONE,
+    "sign_in_handoff_accept": ANYONE,  # the one-time token is the credential
     "catalog:resource_bank": MEMBER,
     "research_tenant:sharing": COORDINATOR,
     "dashboards:school": VIEW,
@@ -175,6 +176,7 @@ PUBLIC: dict[str, str] = {
     "password_reset_confirm": ANYONE,
     "password_reset_complete": ANYONE,
     "set_language": ANYONE,
+    "sign_in_handoff": ANYONE,  # signed-in users, to their own municipalities only
     "catalog:resource_bank": ANYONE,
     **{f"research:{name}": RESEARCHER for name in (
         "overview", "fidelity", "outcomes", "stages", "determinants", "export",
