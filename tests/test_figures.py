@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -436,6 +437,32 @@ def plan_row(kind: str, module: ModuleRef | None, minutes: int, total: int,
     )
 
 
+def test_it_compares_the_schools_planned_and_acute_work_with_their_plans() -> None:
+    lade = replace(plan_row("systematic", None, 45, 180, None, plan_id=None), school_id=2)
+
+    chart = figures.time_use_comparison(
+        [plan_row("systematic", None, 90, 120, 60), lade], schools=[ILA, LADE, ROSTEN])
+
+    assert chart.figure is not None
+    traces = {t["name"]: t for t in chart.figure["data"]}
+    systematic = traces["Planned and system level"]
+    acute = traces["Acute and outreach"]
+    intended = traces["Intended in the plan"]
+    assert systematic["y"] == [f'<a href="{ILA.url}">Ila skole</a>',
+                               f'<a href="{LADE.url}">Lade skole</a>']
+    assert (systematic["x"], acute["x"]) == ([75.0, 25.0], [25.0, 75.0])
+    assert (intended["y"], intended["x"]) == ([systematic["y"][0]], [60])  # Lade: no plan
+    assert chart.notes == ["No time logged: Rosten skole."]
+    assert chart.table is not None
+    assert [row[-1] for row in chart.table.rows] == ["2", "3"]  # logged hours
+
+
+def test_it_explains_a_comparison_without_logged_time() -> None:
+    chart = figures.time_use_comparison([], schools=[ILA])
+
+    assert chart.figure is None and chart.empty and "No school has logged" in chart.empty
+
+
 def test_it_sets_logged_time_per_module_against_the_plan() -> None:
     rows = [plan_row("module", M1, 135, 400, 20), plan_row("module", M2, 120, 400, 30),
             plan_row("module", M3, 145, 400, None), plan_row("systematic", None, 265, 400, 60)]
@@ -687,6 +714,8 @@ def every_chart() -> list[figures.Chart]:
                                schools=[ILA], modules=[M1]),
         figures.response_rates([ResponseRateSummaryRow(1, "cfir", "team", 1, 1, 1, 0, 0, 0, 0)],
                                rounds=[VÅR]),
+        figures.time_use_comparison([plan_row("systematic", None, 30, 60, 50)],
+                                    schools=[ILA]),
     ]
 
 
