@@ -341,3 +341,24 @@ def test_it_says_a_closed_rounds_saved_ratings_can_no_longer_be_changed(
     assert "lagret – runden er lukket og kan ikke lenger endres" in closed_page
     assert "ikke fylt ut – runden er lukket" in closed_page  # the fidelity self-assessment
     assert "lagret – du kan fortsatt gjøre endringer" in open_page
+
+
+def test_it_explains_a_form_sent_again_after_its_links_were_shown(
+    trondheim_leader: User, world: World, ila: School, trondheim: Municipality
+) -> None:
+    assessment_round = open_round([ila])
+    client = client_for(trondheim_leader, host_of(trondheim))
+    client.cookies["django_language"] = "en"
+    links_url = f"/skoler/{world.ila_id}/runder/{assessment_round.pk}/lenker/"
+    form = client.get(links_url)
+    batch = form.context["form"]["batch"].value()
+    client.post(links_url, {"count": "3", "batch": batch})
+    client.get(links_url)  # the links, shown once
+
+    again = client.post(links_url, {"count": "3", "batch": batch}, follow=True)
+
+    assert "no-store" in form["Cache-Control"]
+    assert "These links were made already" in again.text
+    assert "urls" not in again.context
+    with tenant_context(trondheim):
+        assert SurveyLink.objects.count() == 3

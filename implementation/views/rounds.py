@@ -249,14 +249,15 @@ def _issued_key(school: School, assessment_round: AssessmentRound) -> str:
     return f"{ISSUED_LINKS}:{school.pk}:{assessment_round.pk}"
 
 
-def _batch_made(request: HttpRequest, batch: str) -> bool:
-    """Whether ``batch`` was made, as the session store holds it now (not as this request
-    read it when it began: a double click's first request may have finished since)."""
+def _batch_made(request: HttpRequest, batch: str, issued_key: str) -> tuple[bool, bool]:
+    """(whether ``batch`` was made, whether its links are still waiting to be shown), as
+    the session store holds it now (not as this request read it when it began: a double
+    click's first request may have finished since)."""
     session = request.session
     if session.session_key is None:
-        return False
+        return False, False
     stored = type(session)(session_key=session.session_key)  # type: ignore[call-arg]
-    return batch in stored.get(MADE_BATCHES, [])
+    return batch in stored.get(MADE_BATCHES, []), bool(stored.get(issued_key))
 
 
 def survey_links(request: HttpRequest, school_id: int, round_id: int) -> HttpResponse:
@@ -283,7 +284,13 @@ def survey_links(request: HttpRequest, school_id: int, round_id: int) -> HttpRes
                 with transaction.atomic():
                     if batch:
                         services_rounds.survey_link_batch_lock(batch=batch)
-                        if _batch_made(request, batch):
+                        made, waiting = _batch_made(
+                            request, batch, _issued_key(school, assessment_round))
+                        if made:
+                            if not waiting:  # shown already: the form was sent again later
+                                messages.info(request, _(
+                                    "These links were made already, and shown once. To "
+                                    "make more, fill in the form again."))
                             return HttpResponseRedirect(here, status=303)
                     issued = services.survey_links_create(
                         assessment_round=assessment_round,
@@ -319,4 +326,6 @@ def survey_links(request: HttpRequest, school_id: int, round_id: int) -> HttpRes
         add_never_cache_headers(response)
         return response
     form = LinksForm(initial={"count": 10, "batch": secrets.token_urlsafe(16)})
-    return render_page(request, "implementation/links.html", {**context, "form": form})
+    response = render_page(request, "implementation/links.html", {**context, "form": form})
+    add_never_cache_headers(response)  # a form from the cache would repeat its batch key
+    return response
