@@ -165,7 +165,8 @@ def test_it_shows_when_the_figures_were_last_updated_in_oslo_time(
     response = get(trondheim_leader, scene.world, url(scene.ila.pk))
 
     assert "Last updated" in response.text
-    assert "Jan. 15, 2026, 1:05 p.m." in response.text  # 12:05 UTC is 13:05 in Oslo
+    # 12:05 UTC is 13:05 in Oslo; English dates the British way, not "Jan. 15, 2026, 1:05 p.m."
+    assert "15 January 2026, 13:05" in response.text
     assert 'datetime="2026-01-15T13:05:00+01:00"' in response.text
 
 
