@@ -18,6 +18,7 @@ from django.test import Client
 
 from accounts.models import User
 from research.models import ResearchSchool
+from sovei_platform.privacy import min_group_size
 from tenants.demo import PILOTS
 
 from .conftest import World, client_for
@@ -60,7 +61,7 @@ def test_the_launcher_publishes_the_research_store_after_the_demo_history() -> N
     assert steps.index(("load_demo_history",)) < steps.index(("research_refresh", "--if-due"))
 
 
-def test_it_leaves_a_researcher_with_the_six_pilot_municipalities(
+def test_it_leaves_a_researcher_with_the_six_pilot_municipalities_and_their_time_use(
     demo_published: None, researcher: User
 ) -> None:
     browser = client(researcher)
@@ -76,18 +77,13 @@ def test_it_leaves_a_researcher_with_the_six_pilot_municipalities(
     assert {municipality_of[school] for school in rated} == set(municipality_of.values())
     group = outcomes.context["group_rows"]
     assert {cell.instrument for cell in group} == {"aim", "iam", "fim", "sus"}
-    assert all(cell.n >= 5 for cell in group)
+    assert all(cell.n >= min_group_size() for cell in group)
+    assert outcomes.context["parts"]["rows"]  # the counties' cells
     released = {text.split(" ")[0] for trace in figure(
         outcomes.content.decode(), "figure-school-spread")["data"] for text in trace["text"]}
     assert {municipality_of[school] for school in released} == set(municipality_of.values())
-
-
-def test_it_shows_the_demo_time_use_split_by_mode(
-    demo_published: None, researcher: User
-) -> None:
-    bars = figure(client(researcher).get("/forsker/").content.decode(),
-                  "figure-time-use")["data"]
-
+    # Time use: Trondheim's schools pooled (one social worker each), split by mode.
+    bars = figure(overview.content.decode(), "figure-time-use")["data"]
     assert len({t["name"] for t in bars}) == 4  # acute, outreach, planned, system level
     semesters = bars[0]["x"]
     assert all(t["x"] == semesters and len(set(t["x"])) == len(t["x"]) for t in bars)
