@@ -135,5 +135,6 @@ def test_a_users_page_adds_a_membership_through_the_rules(
 
     assert refused.status_code == 200
     assert accepted.status_code == 302
-    assert list(Membership.objects.filter(user=outsider).values_list(
-        "municipality", "role", "school_ids")) == [(world.volda.pk, "leader", [world.bratteberg_id])]
+    memberships = Membership.objects.filter(user=outsider)
+    assert list(memberships.values_list("municipality", "role", "school_ids")) == [
+        (world.volda.pk, "leader", [world.bratteberg_id])]
