@@ -121,11 +121,12 @@ def busy_school(world: World, ila: School, trondheim_leader: User, trondheim_sta
 SCHOOL_PAGES = ["", "komponenter/", "tilpasninger/", "plan/", "runder/", "tid/"]
 
 
-@pytest.mark.parametrize("page", [*SCHOOL_PAGES, "/logg/", "/runder/", "/runder/{round}/"])
+@pytest.mark.parametrize("page", [*SCHOOL_PAGES, "/logg/", "/runder/", "/runder/{round}/",
+                                  "/dashboards/skoler/{ila}/", "/"])
 def test_a_schools_pages_show_labels_not_raw_values(
     page: str, busy_school: int, world: World, trondheim_leader: User
 ) -> None:
-    path = page.format(round=busy_school) if page.startswith("/") else (
+    path = page.format(round=busy_school, ila=world.ila_id) if page.startswith("/") else (
         f"/skoler/{world.ila_id}/{page}")
     response = client_for(trondheim_leader, host_of(world.trondheim)).get(
         path, HTTP_ACCEPT_LANGUAGE="nb")
