@@ -16,5 +16,8 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = 2
 PUBLIC_HOSTS = ["testserver", "127.0.0.1"]
 BASE_DOMAIN = "localhost"
 WHITENOISE_AUTOREFRESH = True
+# Static files straight from the apps' folders (no collectstatic): the browser journeys'
+# gunicorn serves them through WhiteNoise.
+WHITENOISE_USE_FINDERS = True
 # Test sessions publish recompute messages; keep them off the normal queue.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="sovei-test")
