@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.log import log_response
 
 from .views import page_not_found
@@ -16,6 +18,13 @@ class NotFoundPageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.DEBUG:
+            # With DEBUG on, Django answers an address no route matches with its technical
+            # page before any view runs; answer with the site's page here instead.
+            try:
+                resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
+            except Resolver404 as exception:
+                return self.process_exception(request, exception) or self.get_response(request)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -206,3 +206,14 @@ def test_cancelled_steps_are_not_faded() -> None:
 
     assert rules
     assert all("opacity" not in body for _selector, body in rules)
+
+
+@override_settings(DEBUG=True)
+def test_an_unknown_address_is_the_sites_404_page_even_with_debug_on(
+    trondheim_leader: User, trondheim: Municipality
+) -> None:
+    response = client_for(trondheim_leader, host_of(trondheim)).get("/finnes-ikke/")
+
+    assert response.status_code == 404
+    assert "<h1>Ikke funnet</h1>" in response.text
+    assert "Using the URLconf" not in response.text
