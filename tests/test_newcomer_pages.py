@@ -5,6 +5,7 @@ skipped heading levels, readable cancelled steps."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from html.parser import HTMLParser
@@ -217,3 +218,25 @@ def test_an_unknown_address_is_the_sites_404_page_even_with_debug_on(
     assert response.status_code == 404
     assert "<h1>Ikke funnet</h1>" in response.text
     assert "Using the URLconf" not in response.text
+
+
+def test_plotlys_toolbar_speaks_the_pages_language(
+    trondheim_leader: User, trondheim: Municipality, world: World
+) -> None:
+    page = client_for(trondheim_leader, host_of(trondheim)).get(
+        f"/dashboards/skoler/{world.ila_id}/", HTTP_ACCEPT_LANGUAGE="nb").text
+
+    block = re.search(
+        r'<script type="application/json" id="chart-labels" data-locale="nb">(.*?)</script>',
+        page, re.S)
+    assert block is not None
+    labels = json.loads(block.group(1))
+    assert labels["Download plot as a PNG"] == "Last ned figuren som PNG"
+    assert labels["Zoom in"] == "Zoom inn"
+
+
+def test_charts_offer_no_button_that_sends_the_numbers_to_a_cloud() -> None:
+    script = (STATIC / "js" / "charts.js").read_text()
+
+    assert '"sendChartToCloud"' in script.split("modeBarButtonsToRemove", 1)[1].split("]", 1)[0]
+    assert "showSendToCloud: false" in script

@@ -9,9 +9,30 @@
   const CONFIG = {
     responsive: true,
     displaylogo: false,
-    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+    // No "Share chart..." (it would send the figure's numbers to a cloud service).
+    modeBarButtonsToRemove: [
+      "select2d", "lasso2d", "autoScale2d", "toggleSpikelines", "sendChartToCloud",
+    ],
+    showSendToCloud: false,
+    showEditInChartStudio: false,
     toImageButtonOptions: { format: "png", scale: 2 },
   };
+
+  // plotly's toolbar texts in the page's language (sovei_platform/templates/includes/chart_labels.html).
+  function withLocale(config) {
+    const block = document.getElementById("chart-labels");
+    if (!block) {
+      return config;
+    }
+    try {
+      const locale = block.dataset.locale || "en";
+      const locales = {};
+      locales[locale] = { dictionary: JSON.parse(block.textContent) };
+      return Object.assign({}, config, { locale: locale, locales: locales });
+    } catch (error) {
+      return config;
+    }
+  }
 
   function draw(element) {
     const block = document.getElementById(element.dataset.figure);
@@ -36,7 +57,7 @@
       layout.margin = margin;
     }
     element.textContent = "";
-    window.Plotly.newPlot(element, figure.data || [], layout, CONFIG);
+    window.Plotly.newPlot(element, figure.data || [], layout, withLocale(CONFIG));
     element.classList.add("is-drawn");
   }
 
