@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role, User
-from accounts.services import membership_grant, user_create
+from accounts.services import membership_grant, user_create, user_language_set
 from implementation.models import STARTUP_STEP_ORDER, School, SchoolStartup
 from implementation.services import school_create, staff_position_add
 
@@ -32,10 +32,13 @@ class PilotSchool:
     pupils: int
     grade_to: int
     positions: tuple[tuple[str, int], ...]
+    language: str = "nb"  # the language its people read (Volda writes Nynorsk)
 
 
 PILOTS: tuple[PilotSchool, ...] = (
-    PilotSchool("Volda", "1577", "volda", "Bratteberg skule", 250, 7, (("sosionom", 60),)),
+    PilotSchool(
+        "Volda", "1577", "volda", "Bratteberg skule", 250, 7, (("sosionom", 60),), "nn"
+    ),
     PilotSchool(
         "Nittedal", "3232", "nittedal", "Elvetangen skole", 380, 7, (("barnevernspedagog", 100),)
     ),
@@ -138,6 +141,8 @@ def load_demo(*, verbosity: int = 0) -> list[DemoLogin]:
         for role in (Role.LEADER, Role.STAFF, Role.COORDINATOR):
             email = demo_email(ROLE_PREFIX[role], pilot.slug)
             user = _user(email, f"{ROLE_NAME[role]} {pilot.municipality}")
+            if pilot.language != "nb" and not user.preferred_language:
+                user_language_set(user=user, language=pilot.language)
             if not Membership.objects.filter(
                 user=user, municipality=municipality, role=role
             ).exists():

@@ -85,3 +85,13 @@ def test_it_creates_nothing_twice(demo: None) -> None:
     for m in Municipality.objects.all():
         with tenant_context(m):
             assert (School.objects.count(), StaffPosition.objects.count()) == schools_before[m.slug]
+
+
+def test_volda_demo_users_read_nynorsk_and_the_others_their_browsers_language(
+    demo: None,
+) -> None:
+    volda = User.objects.get(email=demo_email("rektor", "volda"))
+    trondheim = User.objects.get(email=demo_email("rektor", "trondheim"))
+
+    assert volda.preferred_language == "nn"  # Volda's school writes Nynorsk
+    assert trondheim.preferred_language == ""
