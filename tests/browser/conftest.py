@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from auditlog.models import LogEntry
-from django.db import connection
+from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
@@ -232,6 +232,10 @@ def browser(site: Site) -> Iterator[Any]:
         yield chromium
         chromium.close()
     finally:
+        # The sync API runs Playwright in a greenlet with a context of its own, and the
+        # journeys' database reads opened a connection in it: close it, or it outlives the
+        # session and the test database cannot be dropped.
+        connections.close_all()
         playwright.stop()
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
