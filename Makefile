@@ -16,11 +16,12 @@ ARGS   ?=
 
 export PORT
 
-.PHONY: help run test lint migrate demo stop clean
+.PHONY: help run test lint migrate demo stop clean chromium
 
 help:
 	@echo "make run      start the platform on http://localhost:$(PORT)/ (Ctrl-C stops it)"
-	@echo "make test     run the whole test suite (extra pytest arguments: ARGS='-k health')"
+	@echo "make test     run the whole test suite (extra pytest arguments: ARGS='-k health');"
+	@echo "              as root it installs Debian's chromium for the browser tests if missing"
 	@echo "make lint     ruff and mypy"
 	@echo "make migrate  migrate the public, municipality and template schemas; import the catalog"
 	@echo "make demo     migrate, then load the six pilot municipalities and demo users"
@@ -56,8 +57,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@$(PY) deploy/local.py run
 
+# The browser tests (tests/browser) drive Debian's chromium: `make test` installs it with
+# apt-get when /usr/bin/chromium is missing and it runs as root, and says how otherwise.
 test: $(STAMP)
 	@$(PY) deploy/local.py test $(ARGS)
+
+chromium: $(STAMP)
+	@$(PY) deploy/local.py chromium
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -7,6 +7,7 @@
     deploy/local.py demo            migrate, then load the demo municipalities and users
     deploy/local.py manage ARGS...  any manage.py command against the same services
     deploy/local.py stop            stop embedded servers left running in ./var
+    deploy/local.py chromium        install Debian's chromium for the browser tests (as root)
 
 Services: `DATABASE_URL` and `REDIS_URL` from the environment are used as they are. When
 one is unset, an embedded server is started for it and stopped again on exit:
@@ -1054,8 +1055,42 @@ def banner(port: int, domain: str, status: int, demo_output: str, services: Serv
     say("\n".join(lines))
 
 
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; tests/browser drive it
+
+
+def ensure_chromium() -> bool:
+    """Debian's `chromium` for the browser tests (tests/browser): installed with apt-get
+    when missing and we are root; otherwise say how. The browser tests then fail with the
+    same advice (they are never skipped). Returns whether it is there."""
+    if os.environ.get("SOVEI_CHROMIUM") or CHROMIUM.exists():
+        return True
+    apt = shutil.which("apt-get")
+    if not IS_ROOT or apt is None:
+        say(
+            f"{CHROMIUM} is missing: the browser tests (tests/browser) will fail. Install "
+            "Debian's package as root: `apt-get install chromium` (or point SOVEI_CHROMIUM "
+            "at a Chromium binary)."
+        )
+        return False
+    say("installing Debian's chromium for the browser tests (apt-get install chromium)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in ([apt, "update", "-q"],
+                    [apt, "install", "-y", "-q", "--no-install-recommends", "chromium"]):
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            say(f"`{' '.join(command[1:])}` failed; the browser tests will fail:\n"
+                + (result.stderr or result.stdout)[-2000:])
+            return False
+    return CHROMIUM.exists()
+
+
+def cmd_chromium(_args: Sequence[str]) -> int:
+    return 0 if ensure_chromium() else 1
+
+
 def cmd_test(args: Sequence[str]) -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = TEST_SETTINGS
+    ensure_chromium()
     code = 1
     with graceful_signals():
         # Redis database 1, so a `make run` worker on the same embedded Redis (db 0)
@@ -1166,6 +1201,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "manage": cmd_manage,
     "stop": cmd_stop,
+    "chromium": cmd_chromium,
 }
 
 
