@@ -206,7 +206,10 @@ class Journey:
         where = f"{label} ({page.url})"
         self.visited.append(where)
         original = page.viewport_size
-        for width in self.widths:
+        # The width the page was loaded at first (screenshots then show the charts as laid
+        # out for it), then the others.
+        current = original["width"] if original else None
+        for width in sorted(self.widths, key=lambda w: w != current):
             page.set_viewport_size({"width": width, "height": HEIGHT.get(width, 900)})
             try:  # charts re-lay themselves out after a resize: wait (bounded) for that
                 page.wait_for_function(FITS_JS, timeout=3000)
@@ -219,7 +222,9 @@ class Journey:
                     )
             if screenshot and width == shot_width:
                 self.screenshot(screenshot, full_page=full_page)
-        self.problems.extend(f"{where}: {line}" for line in self.axe())
+            for line in self.axe():  # at each width: a phone's layout has its own problems
+                if f"{where}: {line}" not in self.problems:
+                    self.problems.append(f"{where}: {line}")
         if original:
             page.set_viewport_size(original)
 

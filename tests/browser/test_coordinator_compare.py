@@ -36,6 +36,12 @@ def test_a_coordinator_compares_schools_and_drills_down(site: Site, context: Any
         assert f"round={chosen}" in page.url, page.url
         j.check("comparison, earlier round")
 
+        page.get_by_role("link", name="Status for omberegningene").first.click()
+        page.wait_for_url("**/dashboards/status/")
+        j.check("recompute status", screenshot="status")
+        page.go_back()
+        page.wait_for_url("**/dashboards/kommune/**")
+
         page.locator("main").get_by_role("link", name="Lade skole").first.click()
         page.wait_for_url(f"**/dashboards/skoler/{site.schools['Lade skole']}/")
         assert "Lade skole" in page.get_by_role("heading", level=1).inner_text()

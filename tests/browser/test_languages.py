@@ -123,6 +123,8 @@ def test_switching_language_changes_every_visible_string(site: Site, context: An
                 if path == "/":
                     j.check(f"{path} in {language}",
                             screenshot=None if language == "nb" else f"home-{language}")
+                elif path == f"/skoler/{school}/" and language == "nb":
+                    j.check("school page", screenshot="recording-school")
             for first, second in (("nb", "nn"), ("nb", "en"), ("nn", "en")):
                 unchanged += [
                     f"{path} {first} = {second}: {text!r}"
