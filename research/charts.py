@@ -519,3 +519,41 @@ def time_use_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
             yaxis={"title": {"text": "%"}, "range": [0, 100]},
         ),
     }
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return NO_VALUE
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return formats.number_format(round(value, 2), decimal_pos=2 if value % 1 else 0)
+    return str(value)
+
+
+def figure_table(figure: Figure | None) -> dict[str, Any]:
+    """Every point of a figure's traces as a table row, for the table alternative under
+    the chart: the series (when there is more than one), the category, the point's label
+    (a school's pseudonym on box plots) and the value. Built from the figure itself, so
+    the table can never show other numbers than the chart."""
+    drawn = {"bar", "box", "scatter"}
+    traces = [t for t in (figure or {}).get("data", []) if t.get("type") in drawn]
+    rows: list[list[str]] = []
+    labelled = any(t.get("text") for t in traces)
+    for trace in traces:
+        horizontal = trace.get("orientation") == "h"
+        values = list(trace.get("x" if horizontal else "y") or [])
+        categories = list(trace.get("y" if horizontal else "x") or [])
+        texts = trace.get("text")
+        for i, value in enumerate(values):
+            category = categories[i] if i < len(categories) else trace.get("name", "")
+            label = texts[i] if isinstance(texts, list) and i < len(texts) else ""
+            row = [str(trace.get("name") or ""), str(category)]
+            if labelled:
+                row.append(str(label))
+            row.append(_cell(value))
+            rows.append(row)
+    headers = [_("Series"), _("Category")] + ([_("Label")] if labelled else []) + [_("Value")]
+    if len({row[0] for row in rows}) <= 1:
+        headers, rows = headers[1:], [row[1:] for row in rows]
+    return {"headers": headers, "rows": rows}

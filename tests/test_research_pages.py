@@ -49,6 +49,19 @@ def figure(html: str, dom_id: str) -> dict[str, Any]:
     return json.loads(match.group(1))  # type: ignore[no-any-return]
 
 
+def table(html: str, dom_id: str) -> list[list[str]]:
+    """The rows of the table alternative under chart ``dom_id``, header cells included."""
+    chart = re.search(rf'<figure class="chart" id="{dom_id}".*?</figure>', html, re.S)
+    assert chart, f"no chart {dom_id}"
+    body = re.search(r'<details class="chart-table">.*?<tbody>(.*?)</tbody>', chart.group(0), re.S)
+    assert body, f"chart {dom_id} has no table alternative"
+    cells = r"<t[hd][^>]*>.*?</t[hd]>"
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(cells, row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)
+    ]
+
+
 def test_it_draws_the_fidelity_distribution_per_module_with_every_school(
     research_world: ResearchWorld, researcher: User
 ) -> None:
@@ -72,6 +85,12 @@ def test_it_draws_the_fidelity_distribution_per_module_with_every_school(
     }
     over_time = figure(html, "figure-fidelity-time")
     assert len(set(over_time["data"][0]["x"])) == 2  # two semesters
+    # The table alternative lists every point with the school's pseudonym.
+    rows = table(html, "figure-fidelity")
+    assert len(rows) == len(box["y"])
+    assert [x for x in rows if not x[0][0].isdigit() and x[1] == w.school(w.lade)] == [
+        [x, w.school(w.lade), "60"] for x in box["x"] if not x[0].isdigit()
+    ][:1]
 
 
 def test_it_filters_by_county(research_world: ResearchWorld, researcher: User) -> None:
@@ -169,13 +188,17 @@ def test_it_shows_time_use_of_released_groups_on_the_overview(
     assert {t["type"] for t in bars} == {"bar"}
     assert {t["name"]: t["y"] for t in bars} == {"planned": [60.0], "acute": [40.0]}
     assert bars[0]["customdata"] == [5]  # staff behind the figure
+    semester = bars[0]["x"][0]
+    assert sorted(table(html, "figure-time-use")) == [
+        ["acute", semester, "40"], ["planned", semester, "60"]
+    ]
 
 
 def test_it_explains_an_empty_store(researcher: User) -> None:
     html = page(researcher, "/forsker/troskap/")
 
     assert "empty-state" in html
-    assert 'type="application/json"' not in html
+    assert "data-figure=" not in html
 
 
 def test_it_counts_a_school_rated_in_two_rounds_of_the_semester_once(
