@@ -28,6 +28,7 @@ from worker.models import RecomputeRunSchool
 
 from .db import use_public_schema
 from .models import Domain, Municipality
+from .schema_replay import ReplayUnavailable, replay_template
 from .selectors import table_row_counts
 from .validators import COUNTIES, county_for
 
@@ -125,8 +126,9 @@ def municipality_create(
 def _schema_create(municipality: Municipality, *, verbosity: int) -> None:
     template = settings.TENANT_BASE_SCHEMA
     if settings.TENANT_CREATION_FAKES_MIGRATIONS and schema_exists(template):
-        _clone_schema(template, municipality.schema_name)
-        _clone_align_with_template(template, municipality.schema_name)
+        if not _replayed(template, municipality.schema_name):
+            _clone_schema(template, municipality.schema_name)
+            _clone_align_with_template(template, municipality.schema_name)
     else:
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{municipality.schema_name}"')
@@ -138,6 +140,22 @@ def _schema_create(municipality: Municipality, *, verbosity: int) -> None:
             verbosity=verbosity,
         )
     use_public_schema()
+
+
+def _replayed(template: str, schema: str) -> bool:
+    """Create the schema by replaying the template's dump (tenants.schema_replay) unless
+    settings.TENANT_PROVISIONING says "clone"; False when the clone must do it instead."""
+    if settings.TENANT_PROVISIONING != "replay":
+        return False
+    if schema_exists(schema, case_sensitive=False):
+        raise ValidationError("New schema name already exists")
+    try:
+        with transaction.atomic():  # a failed replay leaves nothing for the clone to trip on
+            replay_template(template, schema)
+    except ReplayUnavailable as exc:
+        logger.warning("Provisioning %s by clone: %s", schema, exc)
+        return False
+    return True
 
 
 # Identifies the clone_schema() SQL function this django-tenants ships (kept in its comment).

@@ -196,7 +196,7 @@ def _sequence_types(schema: str) -> set[tuple[str, str]]:
 
 
 def test_it_clones_unique_constraints_with_the_templates_names(trondheim: Municipality) -> None:
-    assert settings.TENANT_CREATION_FAKES_MIGRATIONS  # so trondheim was cloned
+    assert settings.TENANT_CREATION_FAKES_MIGRATIONS  # so trondheim is a copy of the template
     template = _unique_constraints(TEMPLATE)
 
     assert ("implementation_school", "school_unique_name", "UNIQUE (name)") in template
@@ -223,8 +223,10 @@ def _count_clone_function_installs(monkeypatch: pytest.MonkeyPatch) -> list[int]
 
 
 def test_it_does_not_reinstall_the_clone_function_for_every_municipality(
-    trondheim: Municipality, monkeypatch: pytest.MonkeyPatch
+    trondheim: Municipality, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
+    settings.TENANT_PROVISIONING = "clone"  # replay is the default (test_provisioning_replay)
+    municipality_create(name="Narvik", kommunenummer="1806", slug="narvik")  # installs it
     installs = _count_clone_function_installs(monkeypatch)
 
     municipality_create(name="Bodø", kommunenummer="1804", slug="bodo")
@@ -236,8 +238,10 @@ def test_it_does_not_reinstall_the_clone_function_for_every_municipality(
 
 
 def test_it_reinstalls_a_clone_function_it_did_not_install(
-    trondheim: Municipality, monkeypatch: pytest.MonkeyPatch
+    trondheim: Municipality, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
+    settings.TENANT_PROVISIONING = "clone"  # replay is the default (test_provisioning_replay)
+    municipality_create(name="Narvik", kommunenummer="1806", slug="narvik")  # installs it
     with connection.cursor() as cursor:
         cursor.execute(
             "COMMENT ON FUNCTION public.clone_schema(text, text, public.cloneparms[]) IS NULL"
