@@ -139,8 +139,8 @@ def test_it_carries_the_templates_rows_and_continues_its_sequences(
             'INSERT INTO "bodo".django_migrations (app, name, applied) '
             "VALUES ('probe', '0001', now()) RETURNING id"
         )
-        new_id = cursor.fetchone()[0]
-    assert new_id > max(row[0] for row in rows_of(TEMPLATE, "django_migrations", "id"))
+        new_id = int(cursor.fetchone()[0])
+    assert new_id > max(int(str(row[0])) for row in rows_of(TEMPLATE, "django_migrations", "id"))
 
 
 def test_it_dumps_the_template_once_for_many_municipalities(
