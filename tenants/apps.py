@@ -14,3 +14,13 @@ class TenantsConfig(AppConfig):
 
         auditlog.register(Municipality)
         auditlog.register(Domain)
+
+        from django.db.models.signals import post_delete, post_save
+
+        from .routing import forget_routes
+
+        for model in (Municipality, Domain):
+            post_save.connect(forget_routes, sender=model, dispatch_uid=f"routes-{model.__name__}")
+            post_delete.connect(
+                forget_routes, sender=model, dispatch_uid=f"routes-del-{model.__name__}"
+            )

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseNotFound
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from .db import use_public_schema
+from .db import tenant_connection, use_public_schema
+from .routing import municipality_for_host
 
 
 def public_hosts() -> set[str]:
@@ -15,7 +16,12 @@ def public_hosts() -> set[str]:
 
 class MunicipalityMiddleware(TenantMainMiddleware):
     """Unknown hosts get 404 instead of the public site, so a mistyped municipality
-    address never looks like a working but empty municipality."""
+    address never looks like a working but empty municipality.
+
+    The municipality of a host comes from tenants.routing, which remembers it for a while:
+    a request on a known host then switches the connection straight to the municipality's
+    schema, and its first query sends the one `SET search_path` of the request
+    (TENANT_LIMIT_SET_CALLS)."""
 
     def process_request(self, request: HttpRequest) -> HttpResponseNotFound | None:
         hostname = self.hostname_from_request(request)
@@ -25,4 +31,12 @@ class MunicipalityMiddleware(TenantMainMiddleware):
             # None)); django-tenants' admin templates crash on a tenant that is None.
             self.setup_url_routing(request, force_public=True)
             return None
-        return super().process_request(request)  # type: ignore[no-any-return]
+        municipality = municipality_for_host(hostname)
+        if municipality is None:
+            use_public_schema()
+            return self.no_tenant_found(request, hostname)  # type: ignore[no-any-return]
+        municipality.domain_url = hostname  # type: ignore[attr-defined]
+        request.tenant = municipality  # type: ignore[attr-defined]
+        tenant_connection().set_tenant(municipality)
+        self.setup_url_routing(request)
+        return None

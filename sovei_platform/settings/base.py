@@ -76,6 +76,15 @@ if TENANT_PROVISIONING not in ("replay", "clone"):
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MIGRATION_PROCESSES", default=4)
 TENANT_MULTIPROCESSING_CHUNKS = 8
 GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
+# One `SET search_path` per schema switch instead of one before every query (half of a
+# request's round trips otherwise; docs/benchmarks.md, "Per-request cost"). django-tenants
+# issues it again after every set_tenant()/schema_context(), a new connection, a rollback
+# and a savepoint rollback; tests/test_search_path.py shows a reused connection follows.
+TENANT_LIMIT_SET_CALLS = True
+# Seconds a process remembers which municipality a host name belongs to (tenants.routing):
+# the routing fields only, so a rename shows up to this late in other processes; the rest
+# of the row is read when used. 0: look it up on every request.
+TENANT_HOST_CACHE_SECONDS: int = env.int("TENANT_HOST_CACHE_SECONDS", default=60)
 
 MIDDLEWARE = [
     "sovei_platform.health.HealthCheckMiddleware",

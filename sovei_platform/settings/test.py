@@ -21,3 +21,6 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 # Test sessions publish recompute messages; keep them off the normal queue.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="sovei-test")
+# Tests roll back municipalities they made without a delete signal; a remembered host
+# would outlive its row. tests/test_search_path.py and tests/test_query_counts.py turn it on.
+TENANT_HOST_CACHE_SECONDS = 0
