@@ -39,6 +39,9 @@ _ERRORS = {
     "400": ("Invalid input: the fields and the reasons.", "FieldErrors", _FIELD_ERRORS),
     "403": ("Not signed in, or no permission for this action.", "ErrorDetail", _DETAIL),
     "404": ("No such object, or it is outside your scope.", "ErrorDetail", _DETAIL),
+    # Where a token is accepted (apitokens): a dead token, and too many requests for one.
+    "401": ("The token is unknown, expired or revoked.", "ErrorDetail", _DETAIL),
+    "429": ("Too many requests with this token; see Retry-After.", "ErrorDetail", _DETAIL),
 }
 
 
@@ -64,6 +67,8 @@ def document_errors(
                 wanted.add("404")  # a page number past the last page is 404 as well
             if operation.get("security") != [{}] and "/survey/" not in path:
                 wanted.add("403")
+            if {"apiToken": []} in operation.get("security", []):
+                wanted |= {"401", "429"}
             responses = operation.setdefault("responses", {})
             for code in sorted(wanted - set(responses)):
                 text, name, _schema = _ERRORS[code]

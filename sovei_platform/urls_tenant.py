@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
+from apitokens.urls import tenant_urlpatterns as api_token_urls
 from implementation import views as implementation_views
 
 handler403 = "sovei_platform.views.permission_denied"
@@ -19,6 +20,7 @@ urlpatterns = [
     path("i18n/setlang/", account_views.language_switch, name="set_language"),
     path("ressursbank/", include("catalog.urls")),
     path("", include("research.tenant_urls")),
+    path("api-nokler/", include((api_token_urls, "apitokens"))),
     path("dashboards/", include("dashboards.urls")),
     path("api/v1/dashboards/", include("dashboards.api_urls")),
     path("api/v1/", include("implementation.api.urls")),

@@ -54,6 +54,7 @@ OWN_OR_MANAGE = "own-or-manage"  # one's own entry; the school's leaders and coo
 COORDINATOR = "coordinator"
 RESEARCHER = "researcher"  # public site: is_researcher
 PLATFORM_ADMIN = "platform-admin"  # public site: Django admin
+SIGNED_IN = "signed-in"  # public site: any signed-in user, their own things (API tokens)
 
 ALLOWED: dict[str, frozenset[str]] = {
     MEMBER: frozenset({"leader", "staff", "coordinator"}),
@@ -165,6 +166,10 @@ TENANT: dict[str, str] = {
     "api-root": MEMBER,
     "api-schema": MEMBER,
     "api-docs": MEMBER,
+    "apitokens:tokens": MEMBER,  # one's own tokens (for this municipality)
+    "apitokens:revoke": MEMBER,  # one's own token (others': 404)
+    "apitokens:municipality": COORDINATOR,
+    "apitokens:municipality_revoke": COORDINATOR,
 }
 
 PUBLIC: dict[str, str] = {

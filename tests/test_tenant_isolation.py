@@ -34,6 +34,27 @@ def test_it_forbids_users_without_a_membership(
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize("path", TENANT_PATHS)
+def test_it_forbids_a_token_of_another_municipality(
+    volda_leader: User, trondheim: Municipality, volda: Municipality, path: str
+) -> None:
+    """A write token of Volda's leader on Trondheim's host: refused on the API, and no
+    page ever takes a token (the sign-in page instead)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apitokens.services import api_token_create
+
+    key = api_token_create(user=volda_leader, name="Volda", municipality=volda, access="write",
+                           expires_on=timezone.localdate() + timedelta(days=1)).key
+
+    response = client_for(None, host_of(trondheim)).get(
+        path, headers={"authorization": f"Bearer {key}"})
+
+    assert response.status_code == (403 if path.startswith("/api/") else 302)
+
+
 def test_it_sends_anonymous_visitors_to_login(trondheim: Municipality) -> None:
     response = client_for(None, host_of(trondheim)).get("/")
 

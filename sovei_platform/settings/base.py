@@ -45,6 +45,7 @@ SHARED_APPS = [
     "auditlog",
     "worker",
     "research",
+    "apitokens",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -96,6 +97,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Authorization: Bearer <token> on /api/ (apitokens.middleware), before the membership
+    # check, which then checks the token's owner like a signed-in person.
+    "apitokens.middleware.ApiTokenMiddleware",
     # The signed-in user's remembered language, also on the membership check's 403 page.
     "accounts.middleware.UserLanguageMiddleware",
     "accounts.middleware.TenantMembershipMiddleware",
@@ -217,9 +221,14 @@ CONTENT_SECURITY_POLICY = {
 }
 
 REST_FRAMEWORK = {
+    # A token first: a token request needs no CSRF token; SessionAuthentication still
+    # enforces CSRF on every session write.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apitokens.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Per token (apitokens.throttling; the rate is API_TOKEN_THROTTLE_RATE below).
+    "DEFAULT_THROTTLE_CLASSES": ["apitokens.throttling.ApiTokenRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -261,7 +270,23 @@ SPECTACULAR_SETTINGS = {
         {"name": "activities", "description": "The activity log (time use)."},
         {"name": "audit", "description": "Who created, changed or deleted what, and when."},
         {"name": "catalog", "description": "The SoVei model and the instruments (read-only)."},
+        {"name": "research", "description": "Public site, researchers: the anonymized "
+         "research store's datasets, codebooks and the export log (read-only, logged)."},
     ],
+}
+
+# Requests per API token (DRF rate syntax: 600/minute, 20/second, …), counted in Redis so
+# every web process shares the count (apitokens.throttling).
+API_TOKEN_THROTTLE_RATE: str = env.str("API_TOKEN_THROTTLE_RATE", default="600/minute")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api_throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "sovei-throttle",
+        # A hung Redis must not hang API requests: the throttle lets them through.
+        "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+    },
 }
 
 CELERY_BROKER_URL = REDIS_URL
