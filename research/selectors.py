@@ -27,6 +27,7 @@ from tenants.validators import COUNTIES
 from .models import (
     CellLevel,
     CfirFact,
+    ExportLog,
     FidelityFact,
     OutcomeCell,
     ResearchMunicipality,
@@ -423,3 +424,11 @@ def sharing_changes(municipality: Municipality, *, limit: int = 10) -> list[Shar
         .select_related("changed_by")
         .order_by("-changed_at", "-id")[:limit]
     )
+
+
+# --- The export log (the researcher's own) ---------------------------------------------------
+
+
+def export_log_of(user: Any) -> QuerySet[ExportLog]:
+    """The user's own exports and research API calls, newest first."""
+    return ExportLog.objects.filter(user=user).order_by("-created_at", "-id")

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import EmptyPage, Paginator
+from django.http import Http404
+from django.utils.translation import gettext as _
 
 from sovei_platform.audit import audited_write
 from sovei_platform.privacy import min_group_size, min_staff_group, release_delay_days
 from tenants.models import Municipality
 
 from . import exports, selectors
-from .models import ExportLog, SharingChange
+from .models import ExportLog, ResearchRefresh, SharingChange
 from .refresh import withdraw_municipality
 from .selectors import Filters
 
@@ -50,6 +56,41 @@ def research_sharing_set(
     return municipality
 
 
+def _export_metadata(
+    dataset: str, refresh: ResearchRefresh | None, filters: Filters
+) -> dict[str, Any]:
+    return {
+        "dataset": dataset,
+        "publication": refresh.pk if refresh else None,
+        "through_semester": refresh.through_semester if refresh else "",
+        "min_group_size": refresh.min_group_size if refresh else min_group_size(),
+        "min_staff_group": refresh.min_staff_group if refresh else min_staff_group(),
+        "release_delay_days": release_delay_days(),
+        "filters": filters.as_dict(),
+    }
+
+
+def _export_log(
+    *,
+    user: User,
+    dataset: str,
+    file_format: str,
+    filters: dict[str, Any],
+    row_count: int,
+    refresh: ResearchRefresh | None,
+) -> None:
+    with audited_write(user):
+        ExportLog.objects.create(
+            user=user,
+            user_email=user.email,
+            dataset=dataset,
+            file_format=file_format,
+            filters=filters,
+            row_count=row_count,
+            refresh=refresh,
+        )
+
+
 def export_create(
     *, user: User, dataset: str, file_format: str, filters: Filters
 ) -> exports.ExportFile:
@@ -60,24 +101,65 @@ def export_create(
         raise ValueError(f"Unknown export format {file_format!r}")
     with selectors.consistent_read():
         refresh = selectors.refresh_latest()
-        metadata = {
-            "dataset": dataset,
-            "publication": refresh.pk if refresh else None,
-            "through_semester": refresh.through_semester if refresh else "",
-            "min_group_size": refresh.min_group_size if refresh else min_group_size(),
-            "min_staff_group": refresh.min_staff_group if refresh else min_staff_group(),
-            "release_delay_days": release_delay_days(),
-            "filters": filters.as_dict(),
-        }
+        metadata = _export_metadata(dataset, refresh, filters)
         export = exports.build(exports.DATASETS[dataset], file_format, filters, metadata)
-    with audited_write(user):
-        ExportLog.objects.create(
-            user=user,
-            user_email=user.email,
-            dataset=dataset,
-            file_format=file_format,
-            filters=filters.as_dict(),
-            row_count=export.row_count,
-            refresh=refresh,
-        )
+    _export_log(
+        user=user,
+        dataset=dataset,
+        file_format=file_format,
+        filters=filters.as_dict(),
+        row_count=export.row_count,
+        refresh=refresh,
+    )
     return export
+
+
+API_FORMAT = "api"  # ExportLog.file_format of a research API call that returned rows
+API_MAX_PAGE_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class RowsPage:
+    """One page of a dataset's rows, as the research API returns them."""
+
+    rows: list[dict[str, Any]]
+    count: int
+    page: int
+    pages: int
+    metadata: dict[str, Any]
+
+
+def research_rows_read(
+    *, user: User, dataset: str, filters: Filters, page: int, page_size: int
+) -> RowsPage:
+    """One page of a dataset's rows — the rows of the export (``exports.DATASETS``: the
+    store's released cells and team-level facts, nothing else) with the same filters —
+    logged like an export (``ExportLog``, format "api", the filters and the page)."""
+    if dataset not in exports.DATASETS:
+        raise Http404(_("No such dataset."))
+    if not 1 <= page_size <= API_MAX_PAGE_SIZE:
+        raise ValidationError(
+            {"page_size": [_("Between 1 and %(max)s.") % {"max": API_MAX_PAGE_SIZE}]}
+        )
+    fields = exports.DATASETS[dataset].fields
+    with selectors.consistent_read():
+        refresh = selectors.refresh_latest()
+        metadata = _export_metadata(dataset, refresh, filters)
+        paginator = Paginator(
+            exports.DATASETS[dataset].rows(filters).values_list(*fields), page_size
+        )
+        try:
+            current = paginator.page(page)
+        except EmptyPage as exc:
+            raise Http404(_("No such page.")) from exc
+        rows = [dict(zip(fields, row, strict=True)) for row in current.object_list]
+        count, pages = paginator.count, paginator.num_pages
+    _export_log(
+        user=user,
+        dataset=dataset,
+        file_format=API_FORMAT,
+        filters={**filters.as_dict(), "page": str(page), "page_size": str(page_size)},
+        row_count=len(rows),
+        refresh=refresh,
+    )
+    return RowsPage(rows=rows, count=count, page=page, pages=pages, metadata=metadata)

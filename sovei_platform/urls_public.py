@@ -23,5 +23,9 @@ urlpatterns = [
     path("i18n/setlang/", account_views.language_switch, name="set_language"),
     path("ressursbank/", include("catalog.urls")),
     path("forsker/", include("research.urls")),
+    # The researchers' read-only API and its schema; tokens for it (apitokens)
+    path("api/v1/research/", include("research.api_urls")),
+    path("api/", include("research.api_schema_urls")),
+    path("api-nokler/", include("apitokens.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -19,6 +19,9 @@ THIN_LAYERS = [
     "research/views.py",
     "research/tenant_views.py",
     "research/tasks.py",
+    "research/api.py",
+    "apitokens/views.py",
+    "apitokens/middleware.py",
     "sovei_platform/views.py",
 ]
 

@@ -186,6 +186,12 @@ PUBLIC: dict[str, str] = {
     **{f"research:{name}": RESEARCHER for name in (
         "overview", "fidelity", "outcomes", "stages", "determinants", "export",
         "export_download")},
+    **{f"research-api:{name}": RESEARCHER for name in (
+        "datasets", "rows", "codebook", "file", "exports")},
+    "api-schema": RESEARCHER,
+    "api-docs": RESEARCHER,
+    "apitokens:tokens": SIGNED_IN,  # research tokens: researchers only
+    "apitokens:revoke": SIGNED_IN,
 }
 
 
