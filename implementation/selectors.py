@@ -8,6 +8,7 @@ boundary (django-tenants sets it per request)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from auditlog.models import LogEntry
@@ -164,6 +165,38 @@ def response_counts_for(
         .order_by("school_id", "instrument__code")
     )
     return [dict(row) for row in counts]
+
+
+def response_counts_by_round(
+    access: TenantAccess, round_ids: Iterable[int], school: School
+) -> dict[int, list[dict[str, Any]]]:
+    """`response_counts_for` of one school in several rounds at once, by round id."""
+    counts = (
+        Response.objects.filter(_school_filter(access), round_id__in=list(round_ids),
+                                school=school)
+        .values("round_id", "school_id", "instrument__code", "respondent_kind")
+        .annotate(n=Count("id"))
+        .order_by("round_id", "school_id", "instrument__code")
+    )
+    by_round: dict[int, list[dict[str, Any]]] = {}
+    for row in counts:
+        entry: dict[str, Any] = dict(row)
+        by_round.setdefault(int(entry.pop("round_id")), []).append(entry)
+    return by_round
+
+
+def survey_link_counts_by_round(
+    access: TenantAccess, round_ids: Iterable[int], school: School
+) -> dict[int, dict[str, int]]:
+    """How many one-time links of a school the user manages are out, and used, per round."""
+    rows = (
+        SurveyLink.objects.filter(_managed_filter(access), round_id__in=list(round_ids),
+                                  school=school)
+        .values("round_id")
+        .annotate(issued=Count("id"), used=Count("id", filter=Q(used_at__isnull=False)))
+        .order_by("round_id")
+    )
+    return {row["round_id"]: {"issued": row["issued"], "used": row["used"]} for row in rows}
 
 
 def activities_for(access: TenantAccess) -> QuerySet[Activity]:

@@ -27,8 +27,10 @@ from ..selectors import (
     can_manage_round,
     catalog_instruments,
     managed_schools_for,
+    response_counts_by_round,
     response_counts_for,
     rounds_for,
+    survey_link_counts_by_round,
     survey_links_for,
 )
 from ..services import rounds as services_rounds
@@ -65,8 +67,11 @@ def _round(request: HttpRequest, round_id: int) -> AssessmentRound:
 def school_tasks(
     access: TenantAccess, assessment_round: AssessmentRound, school: School,
     counts: list[dict[str, Any]] | None = None,
+    link_counts: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """What the user can do for one school in one round, and how far the school has come."""
+    """What the user can do for one school in one round, and how far the school has come.
+    ``counts`` and ``link_counts``, when given, are the round's response counts and the
+    school's links in it (read for several rounds at once); otherwise they are read here."""
     instruments = list(assessment_round.instruments.all())
     codes = {i.code for i in instruments}
     individual = [i for i in instruments if i.respondent == InstrumentRespondent.INDIVIDUAL]
@@ -81,8 +86,11 @@ def school_tasks(
             answered[c["instrument__code"]] = answered.get(c["instrument__code"], 0) + c["n"]
     links = None
     if access.can_manage_school(school.pk) and individual:
-        issued = list(survey_links_for(access).filter(round=assessment_round, school=school))
-        links = {"issued": len(issued), "used": sum(1 for li in issued if li.used_at)}
+        if link_counts is not None:
+            links = {"issued": link_counts.get("issued", 0), "used": link_counts.get("used", 0)}
+        else:
+            issued = list(survey_links_for(access).filter(round=assessment_round, school=school))
+            links = {"issued": len(issued), "used": sum(1 for li in issued if li.used_at)}
     return {
         "school": school,
         "is_open": is_open,
@@ -218,9 +226,17 @@ def school_rounds(request: HttpRequest, school_id: int) -> HttpResponse:
     """The school's assessment tab: every round it takes part in, with its tasks."""
     access = access_of(request)
     school = visible_school(request, school_id)
+    rounds = list(rounds_for(access).filter(schools=school))
+    ids = [r.pk for r in rounds]
+    counts = response_counts_by_round(access, ids, school)
+    links = survey_link_counts_by_round(access, ids, school)
     items = [
-        {"round": r, "state": round_state(r), "tasks": school_tasks(access, r, school)}
-        for r in rounds_for(access).filter(schools=school)
+        {
+            "round": r,
+            "state": round_state(r),
+            "tasks": school_tasks(access, r, school, counts.get(r.pk, []), links.get(r.pk, {})),
+        }
+        for r in rounds
     ]
     return render_page(
         request,
