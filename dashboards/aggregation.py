@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -523,6 +524,19 @@ def _lock(cursor: Any, name: str) -> None:
     )
 
 
+def _derived_data_commit(cursor: Any) -> None:
+    """Commit this transaction without waiting for its WAL flush.
+
+    Aggregates are derived data, rebuilt idempotently from the records, and a school's
+    dirty marker is cleared in the same transaction as its rows: if the server crashes
+    before the flush, the transaction is lost whole — rows *and* cleared marker — and the
+    sweep recomputes the school again. Nothing is ever half-applied (PostgreSQL's
+    ``synchronous_commit = off`` risks losing the latest commits, never consistency), and a
+    full recomputation of ~2,800 schools no longer waits for ~2,800 disk flushes
+    (docs/benchmarks.md, "Full national recompute")."""
+    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def _today() -> date:
     return timezone.localdate()
 
@@ -538,6 +552,7 @@ def recompute_school(school_id: int, *, as_of: date | None = None) -> dict[str, 
     rows: dict[str, int] = {}
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         _lock(cursor, f"school:{school_id}")
+        _derived_data_commit(cursor)
         for table, insert_sql in SCHOOL_TABLES:
             cursor.execute(f"DELETE FROM {table} WHERE school_id = %s", [school_id])
             cursor.execute(insert_sql, params)
@@ -554,6 +569,7 @@ def recompute_municipality(*, as_of: date | None = None) -> int:
     started = time.perf_counter()
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         _lock(cursor, "municipality")
+        _derived_data_commit(cursor)
         cursor.execute("DELETE FROM dashboards_municipalityspread")
         cursor.execute(SPREAD_SQL)
         count = cursor.rowcount
@@ -594,7 +610,11 @@ def pending_due_sql(table: str = "dashboards_pendingrecompute") -> str:
 
 
 def recompute_pending_school(
-    school_id: int, *, with_municipality: bool = True, as_of: date | None = None
+    school_id: int,
+    *,
+    with_municipality: bool = True,
+    as_of: date | None = None,
+    on_success: Callable[[], None] | None = None,
 ) -> SchoolRecompute:
     """Claim the marker, recompute the school, clear the marker if no newer write came.
 
@@ -602,7 +622,10 @@ def recompute_pending_school(
     starts, so every statement of the recomputation sees at least what was committed when
     the marker was last set. A write that commits during the run has set a new
     ``requested_at``; the clearing ``DELETE … WHERE requested_at = <claimed>`` then leaves
-    the marker for the next run (and waits for a writer that holds the marker row)."""
+    the marker for the next run (and waits for a writer that holds the marker row).
+
+    ``on_success`` runs inside that transaction, after the rows are written (the full
+    recomputation counts the school in its run there: one commit per school, not two)."""
     started = time.perf_counter()
     claimed = _pending_claim(school_id)
     cleared = False
@@ -613,6 +636,8 @@ def recompute_pending_school(
                 with connection.cursor() as cursor:
                     cursor.execute(PENDING_CLEAR_SQL, [school_id, claimed])
                     cleared = cursor.rowcount == 1
+            if on_success is not None:
+                on_success()
     except Exception as exc:
         if claimed is not None and not connection.needs_rollback:
             try:

@@ -8,6 +8,7 @@ one query per schema, never through the ORM of another schema.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -219,7 +220,13 @@ def municipality_recompute_all(*, run_id: int | None = None) -> MunicipalityReco
         logger.exception("Releasing survey results in %s failed", schema)
     for school_id in school_ids():
         try:
-            recompute_pending_school(school_id, with_municipality=False)
+            # Counted in the school's own transaction: its rows and its count commit
+            # together (one commit per school).
+            recompute_pending_school(
+                school_id,
+                with_municipality=False,
+                on_success=functools.partial(school_counted, run_id, school_id, ok=True),
+            )
         except SoftTimeLimitExceeded:
             raise
         except Exception:
@@ -228,7 +235,6 @@ def municipality_recompute_all(*, run_id: int | None = None) -> MunicipalityReco
             school_counted(run_id, school_id, ok=False)
         else:
             done += 1
-            school_counted(run_id, school_id, ok=True)
     spread_rows = recompute_municipality()
     return MunicipalityRecompute(schema, done, failed, spread_rows)
 
