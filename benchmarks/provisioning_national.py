@@ -14,7 +14,13 @@ provisions one municipality by each method, replay and django-tenants' clone, in
 transaction that is rolled back: the clone's cost at that number of schemas without
 paying it hundreds of times.
 
-Prints the per-block times of the real provisioning, the probes and the total.
+Prints the per-block times of the real provisioning, the probes and the total: wall
+time, and the CPU time of the PostgreSQL backend that did the work (read from
+/proc/<pid>/stat, so only when the server runs on this machine). The backend's CPU time
+hardly depends on what else the machine runs; the wall time does.
+
+With --reuse it works in the database as it finds it (created and migrated when missing)
+and removes only the municipalities it created (the CI smoke run, tests/test_benchmarks_smoke.py).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from _bench import (
     django_setup,
     letters,
     machine_description,
+    municipality_drop,
     municipality_numbers,
 )
 
@@ -45,32 +52,52 @@ class _RolledBack(Exception):
     pass
 
 
-def provision(slug: str, number: str, method: str) -> float:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu() -> float:
+    """CPU seconds (user + system) the PostgreSQL backend of Django's connection has used;
+    NaN when its process is not on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def provision(slug: str, number: str, method: str) -> tuple[float, float]:
+    """Wall seconds and backend CPU seconds of one ``municipality_create``."""
     from django.test import override_settings
 
     from tenants.services import municipality_create
 
     with override_settings(TENANT_PROVISIONING=method):
+        cpu = backend_cpu()
         started = time.perf_counter()
         municipality_create(name=f"Bench {slug}", kommunenummer=number, slug=slug)
-        return time.perf_counter() - started
+        return time.perf_counter() - started, backend_cpu() - cpu
 
 
-def probe(slug: str, number: str, method: str) -> float:
+def probe(slug: str, number: str, method: str) -> tuple[float, float]:
     """One provisioning by ``method``, rolled back."""
     from django.db import transaction
 
     from tenants.db import use_public_schema
 
-    seconds = 0.0
+    sample = (0.0, 0.0)
     try:
         with transaction.atomic():
-            seconds = provision(slug, number, method)
+            sample = provision(slug, number, method)
             raise _RolledBack
     except _RolledBack:
         pass
     use_public_schema()
-    return seconds
+    return sample
 
 
 def main() -> None:
@@ -79,10 +106,15 @@ def main() -> None:
     parser.add_argument("--probe-every", type=int, default=50)
     parser.add_argument("--method", choices=("replay", "clone"), default="replay")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="use the database as it is and remove only what this run created",
+    )
     args = parser.parse_args()
 
     url = os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_URL)
-    database_drop(url)
+    if not args.reuse:
+        database_drop(url)
     database_create_if_missing(url)
     started = time.perf_counter()
     django_setup()
@@ -95,47 +127,68 @@ def main() -> None:
         autovacuum = cursor.fetchone()[0]
     print(f"machine: {machine_description()}; autovacuum = {autovacuum}", flush=True)
 
-    numbers = municipality_numbers(set())
-    probes: list[tuple[int, float, float]] = []
+    from tenants.models import Municipality
+
+    taken = set(Municipality.objects.values_list("kommunenummer", flat=True))
+    numbers = municipality_numbers(taken)
+    prefix = "np" + letters(int(time.time()) % 26**3)
+    probes: list[tuple[int, tuple[float, float], tuple[float, float]]] = []
     times: list[float] = []
+    cpus: list[float] = []
 
     def run_probes(done: int) -> None:
         replay = probe("probereplay", next(numbers), "replay")
         clone = probe("probeclone", next(numbers), "clone")
         probes.append((done, replay, clone))
-        print(f"  at {done} schemas: replay {replay:.3f} s, clone {clone:.3f} s", flush=True)
+        print(
+            f"  at {done} schemas: replay {replay[0]:.3f} s (CPU {replay[1]:.2f} s), "
+            f"clone {clone[0]:.3f} s (CPU {clone[1]:.2f} s)",
+            flush=True,
+        )
 
     total_started = time.perf_counter()
     run_probes(0)
     for i in range(args.municipalities):
-        times.append(provision(f"np{letters(i)}", next(numbers), args.method))
+        wall, cpu = provision(f"{prefix}{letters(i)}", next(numbers), args.method)
+        times.append(wall)
+        cpus.append(cpu)
         if (i + 1) % args.probe_every == 0 or i + 1 == args.municipalities:
             block = times[-args.probe_every:]
             print(
                 f"  {i + 1} municipalities: last {len(block)} median "
-                f"{statistics.median(block):.3f} s, max {max(block):.3f} s",
+                f"{statistics.median(block):.3f} s (CPU {statistics.median(cpus[-len(block):]):.2f}"
+                f" s), max {max(block):.3f} s, load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
             run_probes(i + 1)
-    total = time.perf_counter() - total_started - sum(r + c for _, r, c in probes)
+    total = time.perf_counter() - total_started - sum(r[0] + c[0] for _, r, c in probes)
 
     print()
     print(f"{args.municipalities} municipalities by {args.method}: {total:.1f} s "
           f"(probes excluded), load average {os.getloadavg()[0]:.2f}")
     print()
-    print("| municipalities | runs | median | p90 | min | max |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for start in range(0, len(times), args.probe_every):
-        block = times[start:start + args.probe_every]
-        print(Summary.of(block).row(f"{start + 1}–{start + len(block)}"))
-    print(Summary.of(times).row("all"))
-    print()
-    print("| schemas already there | replay (rolled back) | clone (rolled back) |")
-    print("|---:|---:|---:|")
+    for title, samples in (("wall time", times), ("backend CPU", cpus)):
+        print(f"| municipalities, {title} | runs | median | p90 | min | max |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for start in range(0, len(samples), args.probe_every):
+            block = samples[start:start + args.probe_every]
+            print(Summary.of(block).row(f"{start + 1}–{start + len(block)}"))
+        print(Summary.of(samples).row("all"))
+        print()
+    print("| schemas already there | replay: wall | CPU | clone: wall | CPU |")
+    print("|---:|---:|---:|---:|---:|")
     for done, replay, clone in probes:
-        print(f"| {done} | {replay:.3f} s | {clone:.3f} s |")
+        print(
+            f"| {done} | {replay[0]:.3f} s | {replay[1]:.2f} s "
+            f"| {clone[0]:.3f} s | {clone[1]:.2f} s |"
+        )
 
-    if not args.keep:
+    if args.reuse:
+        for schema in Municipality.objects.filter(slug__startswith=prefix).values_list(
+            "schema_name", flat=True
+        ):
+            municipality_drop(schema)
+    elif not args.keep:
         connection.close()
         database_drop(url)
 
