@@ -16,6 +16,10 @@ missing; ``--drop`` removes it at the end).
    respondents by one-time link answering AIM, IAM, FIM and SUS (22 answers each, 2 %
    missing), NIRN stage aggregates for 5 modules, and time use for 24 months × 5 modules ×
    4 modes. Every 12th municipality does not share.
+   With ``--national`` the municipalities come instead from ``manage.py generate_national``
+   (``--schools-per``, ``--years``, ``--seed``: the seeded national data set with raw
+   records, recomputed by the worker's full recomputation; benchmarks/_national.py), and
+   a database that holds it already is used as it is.
 2. Runs ``research.refresh.refresh_research_store`` ``--runs`` times, each in a fresh
    subprocess (the worker-equivalent): wall time, ``ru_maxrss`` of that process (peak
    resident memory) and the rows written.
@@ -340,6 +344,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=25)
     parser.add_argument("--drop", action="store_true", help="drop the bench database at the end")
     parser.add_argument("--refresh-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--national", action="store_true",
+                        help="provision with manage.py generate_national instead")
+    parser.add_argument("--schools-per", type=float, default=8.0)
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     url = _database_url()
 
@@ -352,7 +361,16 @@ def main() -> None:
     print(f"Database {url.rsplit('/', 1)[-1]}; {machine_description()}", flush=True)
     try:
         started = time.perf_counter()
-        provision(args.municipalities, args.rounds)
+        if args.national:
+            from _bench import django_setup
+            from _national import national_database
+
+            national_database(url, municipalities=args.municipalities,
+                              schools_per=args.schools_per, years=args.years, seed=args.seed,
+                              recompute=True)
+            django_setup()
+        else:
+            provision(args.municipalities, args.rounds)
         print(
             f"Provisioned in {time.perf_counter() - started:.0f} s; volumes {volumes()}", flush=True
         )
