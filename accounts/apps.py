@@ -10,11 +10,12 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from .models import Membership, SignInHandoff, User
+        from .models import Invitation, Membership, SignInHandoff, User
 
         auditlog.register(User, exclude_fields=["password", "last_login"])
         auditlog.register(Membership)
         auditlog.register(SignInHandoff, exclude_fields=["token_hash"])
+        auditlog.register(Invitation)
 
         from django.contrib.auth.signals import user_logged_in
 

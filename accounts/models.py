@@ -52,6 +52,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # The Feide user id (the ID token's OIDC_FEIDE_USER_ID_CLAIM) this account signs in
+    # with (accounts.oidc); set at the first Feide sign-in. Null: never signed in by Feide.
+    # Null, not "", for "none": many accounts have none, and the id is unique.
+    feide_user_id = models.CharField(
+        _("Feide user id"), max_length=255, unique=True, null=True, blank=True
+    )
 
     objects = UserManager()
 
@@ -149,3 +155,70 @@ class SignInHandoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.municipality_id}"
+
+
+class Invitation(models.Model):
+    """A coordinator's invitation of a person, by e-mail address (or Feide username), to a
+    role (and schools) in the municipality (accounts.services.invitation_create). The
+    person's first Feide sign-in with that address claims it: the membership is granted
+    then (accounts.services.feide_sign_in). It works once, and only until it expires."""
+
+    municipality = models.ForeignKey(
+        "tenants.Municipality",
+        on_delete=models.CASCADE,
+        related_name="invitations",
+        verbose_name=_("municipality"),
+    )
+    email = models.EmailField(_("e-mail address"))
+    eppn = models.CharField(
+        _("Feide username"),
+        max_length=255,
+        blank=True,
+        help_text=_("eduPersonPrincipalName, e.g. ola.nordmann@kommune.no; optional."),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    school_ids = ArrayField(
+        models.BigIntegerField(), default=list, blank=True, verbose_name=_("schools")
+    )
+    invited_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    claimed_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("accepted by"),
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role__in=["staff", "leader"]) | ~models.Q(school_ids=[]),
+                name="invitation_school_roles_have_schools",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} – {self.get_role_display()} ({self.municipality_id})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_pending(self) -> bool:
+        return self.claimed_at is None and self.withdrawn_at is None and not self.is_expired

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
 from tenants.models import Municipality
 
-from .models import Membership, Role, User
+from .models import Invitation, Membership, Role, User
 
 # What a school leader may change about their school (TenantAccess.school_fields_refused).
 LEADER_SCHOOL_FIELDS = frozenset({"organisation_number", "grade_from", "grade_to", "pupil_count"})
@@ -125,3 +128,40 @@ def school_names(municipality: Municipality, school_ids: Iterable[int]) -> dict[
 
     with tenant_context(municipality):
         return dict(School.objects.filter(id__in=ids).values_list("id", "name"))
+
+
+def invitations_open_for(*, email: str, eppn: str) -> QuerySet[Invitation]:
+    """The invitations, of every municipality, that a sign-in with this e-mail address or
+    Feide username may claim: not claimed, withdrawn or expired."""
+    match = Q(pk__in=[])
+    if email:
+        match |= Q(email__iexact=email)
+    if eppn:
+        match |= Q(eppn__iexact=eppn)
+    return Invitation.objects.filter(
+        match,
+        claimed_at__isnull=True,
+        withdrawn_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).order_by("created_at")
+
+
+def invitations_of(municipality: Municipality) -> QuerySet[Invitation]:
+    """The municipality's invitations, newest first, with who invited and who accepted."""
+    return Invitation.objects.filter(municipality=municipality).select_related(
+        "invited_by", "claimed_by"
+    )
+
+
+def invitation_of(municipality: Municipality, invitation_id: int) -> Invitation | None:
+    return Invitation.objects.filter(municipality=municipality, pk=invitation_id).first()
+
+
+def school_choices(municipality: Municipality) -> list[tuple[int, str]]:
+    """The municipality's schools (id, name) by name, for choosing an invitation's schools."""
+    from django_tenants.utils import tenant_context
+
+    from implementation.models import School
+
+    with tenant_context(municipality):
+        return list(School.objects.order_by("name").values_list("id", "name"))

@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
@@ -16,7 +20,8 @@ from django_tenants.utils import tenant_context
 from sovei_platform.audit import audited_write
 from tenants.models import Municipality
 
-from .models import SCHOOL_SCOPED_ROLES, Membership, Role, SignInHandoff, User
+from . import selectors
+from .models import SCHOOL_SCOPED_ROLES, Invitation, Membership, Role, SignInHandoff, User
 
 
 def user_create(
@@ -190,4 +195,212 @@ def sign_in_handoff_redeem(*, token: str, municipality: Municipality) -> User | 
             or not Membership.objects.filter(user=user, municipality=municipality).exists()
         ):
             return None
+    return user
+
+
+# --- Invitations and the Feide sign-in ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeideIdentity:
+    """Who Feide says signed in (accounts.oidc, from the verified ID token and userinfo)."""
+
+    user_id: str
+    email: str = ""
+    eppn: str = ""
+    name: str = ""
+
+
+class SignInRefused(Exception):
+    """The Feide sign-in cannot go on; `reason` names which page to show (accounts.oidc)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NoInvitation(SignInRefused):
+    """Feide signed the person in, but they have no account here and no invitation."""
+
+    def __init__(self, identity: FeideIdentity) -> None:
+        super().__init__("no_invitation")
+        self.identity = identity
+
+
+def invitation_create(
+    *,
+    municipality: Municipality,
+    email: str,
+    role: Role | str,
+    school_ids: Iterable[int] = (),
+    eppn: str = "",
+    actor: User,
+    sign_in_url: str = "",
+) -> Invitation:
+    """Invite a person by e-mail address (or Feide username) to a role, and for staff and
+    leaders to schools, in the municipality. Their first Feide sign-in claims it
+    (feide_sign_in); it expires after INVITATION_VALID_DAYS. The invitee gets an e-mail
+    after the commit, with `sign_in_url` when given."""
+    email = (email or "").strip().lower()
+    eppn = (eppn or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise ValidationError({"email": error.messages}) from error
+    if eppn and (eppn.count("@") != 1 or " " in eppn or eppn.startswith("@")):
+        raise ValidationError(
+            {"eppn": [_("A Feide username looks like name@organisation.no.")]}
+        )
+    if role not in Role.values:
+        raise ValidationError({"role": [_("Choose a role.")]})
+    role = Role(role)
+    ids = membership_schools_validate(municipality=municipality, role=role, school_ids=school_ids)
+    if Membership.objects.filter(
+        user__email__iexact=email, municipality=municipality, role=role
+    ).exists():
+        raise ValidationError({"email": [_("This person already has this role here.")]})
+    now = timezone.now()
+    if Invitation.objects.filter(
+        municipality=municipality,
+        email=email,
+        role=role,
+        claimed_at__isnull=True,
+        withdrawn_at__isnull=True,
+        expires_at__gt=now,
+    ).exists():
+        raise ValidationError(
+            {"email": [_("This person is already invited to this role and has not yet signed in.")]}
+        )
+    with audited_write(actor):
+        invitation = Invitation.objects.create(
+            municipality=municipality,
+            email=email,
+            eppn=eppn,
+            role=role,
+            school_ids=ids,
+            invited_by=actor,
+            expires_at=now + timedelta(days=settings.INVITATION_VALID_DAYS),
+        )
+        transaction.on_commit(lambda: _invitation_mail(invitation, sign_in_url))
+    return invitation
+
+
+def _invitation_mail(invitation: Invitation, sign_in_url: str) -> None:
+    lines = [
+        _("You are invited to the SoVei implementation platform as %(role)s in %(name)s.")
+        % {"role": invitation.get_role_display(), "name": invitation.municipality.name},
+        _("Sign in with Feide before %(date)s, with this e-mail address or your Feide user.")
+        % {"date": timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d")},
+    ]
+    if sign_in_url:
+        lines.append(sign_in_url)
+    send_mail(
+        _("Invitation to SoVei"),
+        "\n\n".join(lines),
+        None,
+        [invitation.email],
+        fail_silently=True,
+    )
+
+
+def invitation_withdraw(*, invitation: Invitation, actor: User) -> Invitation:
+    """Withdraw an invitation nobody has claimed yet; a claimed one stays as it is."""
+    with audited_write(actor):
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.claimed_at is not None:
+            raise ValidationError(_("The invitation has been accepted; it cannot be withdrawn."))
+        if invitation.withdrawn_at is None:
+            invitation.withdrawn_at = timezone.now()
+            invitation.save(update_fields=["withdrawn_at"])
+    return invitation
+
+
+def invitation_claim(*, invitation: Invitation, user: User) -> Membership | None:
+    """Grant `user` the invitation's membership, once: the invitation's row is locked and
+    read again, so of two sign-ins at once only the first claims it; the other, and any
+    claim of an expired or withdrawn invitation, gets None."""
+    now = timezone.now()
+    try:
+        with audited_write(user):
+            locked = (
+                Invitation.objects.select_for_update()
+                .select_related("municipality")
+                .filter(
+                    pk=invitation.pk,
+                    claimed_at__isnull=True,
+                    withdrawn_at__isnull=True,
+                    expires_at__gt=now,
+                )
+                .first()
+            )
+            if locked is None:
+                return None
+            membership = membership_grant(
+                user=user,
+                municipality=locked.municipality,
+                role=locked.role,
+                school_ids=locked.school_ids,
+                actor=user,
+            )
+            locked.claimed_at = now
+            locked.claimed_by = user
+            locked.save(update_fields=["claimed_at", "claimed_by"])
+    except ValidationError:
+        # A school of the invitation was removed since: nothing is granted; the
+        # coordinator sees it still open and can invite again.
+        return None
+    return membership
+
+
+def feide_sign_in(*, identity: FeideIdentity) -> User:
+    """The account a Feide sign-in signs in, and the invitations it claims.
+
+    The account is the one linked to the Feide user id, else the one with the same e-mail
+    address (linked now), else a new one — but only for someone with an invitation: who
+    has neither an account nor an invitation gets NoInvitation and no account. Every open
+    invitation to the e-mail address or the Feide username is claimed (invitation_claim),
+    so one sign-in serves every municipality that invited the person."""
+    if not identity.user_id:
+        raise SignInRefused("token")
+    if not identity.email and not identity.eppn:
+        raise SignInRefused("no_email")
+    with transaction.atomic():
+        invitations = list(
+            selectors.invitations_open_for(email=identity.email, eppn=identity.eppn)
+        )
+        user = User.objects.filter(feide_user_id=identity.user_id).first()
+        if user is None and identity.email:
+            user = User.objects.filter(email__iexact=identity.email).first()
+            if user is not None and user.feide_user_id:
+                raise SignInRefused("linked")
+        if user is None and not invitations:
+            raise NoInvitation(identity)
+        if user is None:
+            user = _feide_user_create(identity)
+        elif user.feide_user_id != identity.user_id:
+            with audited_write(user):
+                user.feide_user_id = identity.user_id
+                user.save(update_fields=["feide_user_id"])
+        for invitation in invitations:
+            invitation_claim(invitation=invitation, user=user)
+    return user
+
+
+def _feide_user_create(identity: FeideIdentity) -> User:
+    try:
+        with audited_write(None):
+            user = User(
+                email=(identity.email or identity.eppn).lower(),
+                full_name=identity.name[:150],
+                feide_user_id=identity.user_id,
+            )
+            user.set_unusable_password()
+            user.full_clean()
+            user.save()
+    except ValidationError:
+        # The same person's other sign-in made the account a moment ago.
+        linked = User.objects.filter(feide_user_id=identity.user_id).first()
+        if linked is None:
+            raise SignInRefused("no_email") from None
+        return linked
     return user

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from accounts import views as account_views
+from accounts.oidc import FeideCallbackView, FeideSignInView
 
 from . import views
 
@@ -18,6 +19,9 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     # One sign-in for the public site and the municipalities (accounts.models.SignInHandoff)
     path("accounts/kommune/<slug:slug>/", account_views.sign_in_handoff, name="sign_in_handoff"),
+    # Sign-in with Feide (OpenID Connect), here only: the callback is registered with Feide
+    path("accounts/feide/", FeideSignInView.as_view(), name="feide_sign_in"),
+    path("accounts/feide/callback/", FeideCallbackView.as_view(), name="feide_callback"),
     path("accounts/", include("accounts.urls")),
     # Django's set_language, remembering the choice on a signed-in user
     path("i18n/setlang/", account_views.language_switch, name="set_language"),

@@ -16,6 +16,8 @@ urlpatterns = [
     # One sign-in for the public site and the municipalities (accounts.models.SignInHandoff)
     path("accounts/videre/", account_views.sign_in_handoff_accept, name="sign_in_handoff_accept"),
     path("accounts/", include("accounts.urls")),
+    # The coordinator invites people (accounts.views.invitations)
+    path("invitasjoner/", include("accounts.invitation_urls")),
     # Django's set_language, remembering the choice on a signed-in user
     path("i18n/setlang/", account_views.language_switch, name="set_language"),
     path("ressursbank/", include("catalog.urls")),

@@ -147,8 +147,53 @@ REDIS_URL: str = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # Refuses every password while PASSWORD_SIGN_IN_ENABLED is off (before ModelBackend,
+    # which still loads the signed-in user of a session and of the sign-in hand-off).
+    "accounts.backends.PasswordSwitchBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Feide (OpenID Connect) on the public site: accounts.oidc
+    "accounts.oidc.FeideBackend",
 ]
+# Local passwords, for the demo and for people without Feide; off: Feide only.
+PASSWORD_SIGN_IN_ENABLED: bool = env.bool("PASSWORD_SIGN_IN_ENABLED", default=True)
+
+# Sign-in with Feide by OpenID Connect (mozilla-django-oidc; accounts.oidc): the code flow
+# with PKCE (S256), state and nonce, on the public site only (the one callback URL
+# registered with Feide: https://<BASE_DOMAIN>/accounts/feide/callback/), carried to a
+# municipality's host by the sign-in hand-off. The ID token's signature is checked against
+# the provider's keys (JWKS), and its issuer, audience (our client id), expiry and nonce.
+# Off until a client id is set.
+OIDC_RP_CLIENT_ID: str = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET: str = env.str("OIDC_CLIENT_SECRET", default="")
+FEIDE_SIGN_IN_ENABLED: bool = bool(OIDC_RP_CLIENT_ID)
+OIDC_OP_ISSUER: str = env.str("OIDC_ISSUER", default="https://auth.dataporten.no")
+OIDC_OP_AUTHORIZATION_ENDPOINT: str = env.str(
+    "OIDC_AUTHORIZATION_ENDPOINT", default=f"{OIDC_OP_ISSUER}/oauth/authorization"
+)
+OIDC_OP_TOKEN_ENDPOINT: str = env.str(
+    "OIDC_TOKEN_ENDPOINT", default=f"{OIDC_OP_ISSUER}/oauth/token"
+)
+OIDC_OP_USER_ENDPOINT: str = env.str(
+    "OIDC_USERINFO_ENDPOINT", default=f"{OIDC_OP_ISSUER}/openid/userinfo"
+)
+OIDC_OP_JWKS_ENDPOINT: str = env.str(
+    "OIDC_JWKS_ENDPOINT", default=f"{OIDC_OP_ISSUER}/openid/jwks"
+)
+OIDC_RP_SCOPES: str = env.str("OIDC_SCOPES", default="openid email profile userid-feide")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = 10  # seconds for each call to the provider
+OIDC_AUTHENTICATION_CALLBACK_URL = "feide_callback"
+# Feide's claims: its stable user id, and the username (eduPersonPrincipalName), which an
+# invitation may name instead of the e-mail address.
+OIDC_FEIDE_USER_ID_CLAIM: str = env.str("OIDC_FEIDE_USER_ID_CLAIM", default="sub")
+OIDC_FEIDE_EPPN_CLAIM: str = env.str(
+    "OIDC_FEIDE_EPPN_CLAIM", default="https://n.feide.no/claims/eduPersonPrincipalName"
+)
+OIDC_CLOCK_LEEWAY_SECONDS: int = env.int("OIDC_CLOCK_LEEWAY_SECONDS", default=60)
+# An invitation to a municipality (accounts.services.invitation_create) expires after this.
+INVITATION_VALID_DAYS: int = env.int("INVITATION_VALID_DAYS", default=14)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
