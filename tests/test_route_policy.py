@@ -170,6 +170,8 @@ TENANT: dict[str, str] = {
     "apitokens:revoke": MEMBER,  # one's own token (others': 404)
     "apitokens:municipality": COORDINATOR,
     "apitokens:municipality_revoke": COORDINATOR,
+    "invitations:list": COORDINATOR,
+    "invitations:withdraw": COORDINATOR,
 }
 
 PUBLIC: dict[str, str] = {
@@ -182,6 +184,8 @@ PUBLIC: dict[str, str] = {
     "password_reset_complete": ANYONE,
     "set_language": ANYONE,
     "sign_in_handoff": ANYONE,  # signed-in users, to their own municipalities only
+    "feide_sign_in": ANYONE,  # Feide (OpenID Connect): state, nonce and PKCE are the guard
+    "feide_callback": ANYONE,
     "catalog:resource_bank": ANYONE,
     **{f"research:{name}": RESEARCHER for name in (
         "overview", "fidelity", "outcomes", "stages", "determinants", "export",
