@@ -26,7 +26,12 @@ from ..models import (
     SurveyLink,
     SurveyRelease,
 )
-from ..selectors import audit_entries_for, catalog_instruments, managed_schools_for
+from ..selectors import (
+    audit_entries_for,
+    audit_related_names,
+    catalog_instruments,
+    managed_schools_for,
+)
 from ._common import AUDIT_DENIED, access_of, render_page, require
 
 PAGE_SIZE = 50
@@ -156,42 +161,6 @@ def _describe(entry: LogEntry, instruments: dict[str, Any]) -> str:
     return text
 
 
-def _related_names(entries: list[LogEntry]) -> dict[tuple[type[models.Model], str], str]:
-    """How auditlog shows the records the entries' foreign keys point to, by (model, stored
-    value), fetched in one query per model instead of one per field of every entry (its
-    ``changes_display_dict`` looks each up on its own)."""
-    wanted: dict[type[models.Model], dict[str, Any]] = {}
-    for entry in entries:
-        model = entry.content_type.model_class() if entry.content_type else None
-        if model is None or entry.content_type.model in VALUELESS_MODELS:
-            continue
-        for name, values in entry.changes_dict.items():
-            try:
-                field = model._meta.get_field(name)
-            except Exception:  # noqa: S112 - not a field of the model (any more)
-                continue
-            if not isinstance(field, models.ForeignKey) or field.related_model is None:
-                continue
-            related: Any = field.related_model
-            for value in values:
-                if value in ("None", None):
-                    continue
-                try:
-                    wanted.setdefault(related, {})[str(value)] = related._meta.pk.to_python(value)
-                except Exception:  # noqa: S112 - a legacy value auditlog shows as it is
-                    continue
-    names: dict[tuple[type[models.Model], str], str] = {}
-    for related, keys in wanted.items():
-        # select_related(): the records' __str__ may name their school, round or adoption.
-        found = {
-            obj.pk: str(obj)
-            for obj in related._default_manager.select_related().filter(pk__in=keys.values())
-        }
-        for stored, pk in keys.items():
-            names[(related, stored)] = found.get(pk, f"Deleted '{related.__name__}' ({stored})")
-    return names
-
-
 def _with_related_names(
     entry: LogEntry, names: dict[tuple[type[models.Model], str], str]
 ) -> LogEntry:
@@ -226,7 +195,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         if data.get("date_to"):
             entries = entries.filter(timestamp__date__lte=data["date_to"])
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    names = _related_names(list(page.object_list))
+    names = audit_related_names(list(page.object_list), VALUELESS_MODELS)
     rows = [
         {
             "entry": entry,
