@@ -30,11 +30,15 @@ import requests
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
-from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
+from mozilla_django_oidc.views import (
+    OIDCAuthenticationCallbackView,
+    OIDCAuthenticationRequestView,
+    get_next_url,
+)
 
 from .models import User
 from .services import FeideIdentity, NoInvitation, SignInRefused, feide_sign_in
@@ -189,6 +193,9 @@ class FeideSignInView(OIDCAuthenticationRequestView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not settings.FEIDE_SIGN_IN_ENABLED:
             raise Http404
+        if request.user.is_authenticated:
+            # signed in here already (e.g. coming from a municipality's sign-in page)
+            return redirect(get_next_url(request, "next") or "/")
         return super().get(request)  # type: ignore[no-any-return]
 
 

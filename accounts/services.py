@@ -373,6 +373,8 @@ def feide_sign_in(*, identity: FeideIdentity) -> User:
             user = User.objects.filter(email__iexact=identity.email).first()
             if user is not None and user.feide_user_id:
                 raise SignInRefused("linked")
+        if user is not None and not user.is_active:
+            raise SignInRefused("inactive")
         if user is None and not invitations:
             raise NoInvitation(identity)
         if user is None:

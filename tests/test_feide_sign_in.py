@@ -23,7 +23,7 @@ from accounts.oidc import REFUSALS
 from accounts.services import invitation_create
 from tenants.models import Municipality
 
-from .conftest import PASSWORD, World, host_of
+from .conftest import PASSWORD, World, client_for, host_of
 from .feide_provider import Provider, running_provider
 
 PUBLIC = "localhost"
@@ -219,9 +219,33 @@ def test_passwords_can_be_turned_off(
 
     assert 'name="password"' not in page.text
     assert "/accounts/feide/" in page.text
+    assert browser.get("/accounts/password-reset/").status_code == 404
     assert attempt.status_code == 200 and "_auth_user_id" not in browser.session
     assert admin.status_code == 200  # the admin's sign-in form refuses it too
     assert "_auth_user_id" not in admin_browser.session
+
+
+def test_a_person_signed_in_at_the_public_site_goes_straight_on(
+    feide: Provider, trondheim_leader: User
+) -> None:
+    public = client_for(trondheim_leader, PUBLIC)
+
+    response = public.get("/accounts/feide/?next=/accounts/kommune/trondheim/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/kommune/trondheim/"  # not to Feide
+
+
+def test_an_inactive_account_is_refused(feide: Provider, trondheim_staff: User) -> None:
+    User.objects.filter(pk=trondheim_staff.pk).update(is_active=False)
+    feide.add_user("feide-ila-staff", email=trondheim_staff.email)
+    public = Client(HTTP_HOST=PUBLIC)
+
+    response = public.get(feide_callback(feide, public, "feide-ila-staff", "/accounts/feide/"))
+
+    assert response.status_code == 400
+    assert str(REFUSALS["inactive"]) in response.text
+    assert "_auth_user_id" not in public.session
 
 
 def test_feide_is_off_until_a_client_id_is_set(world: World, db: None) -> None:
